@@ -1,0 +1,49 @@
+# Two commands for a fresh machine:
+#   make run   - set up .venv (proxy only) and start PixelGate on 127.0.0.1:8080
+#   make test  - set up .venv with everything (fallback extra, dev tools) and run all checks
+# Both are idempotent: the install step re-runs only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# CPU build from PyPI's index (a plain "torch" would pull a multi-GB CUDA build).
+TORCH_SPEC ?= torch==2.13.0
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+POLICY ?= policies/default.yaml
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) "$(TORCH_SPEC)"
+	$(PIP) -e ".[fallback,dev]"
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/pixelgate run --policy $(POLICY) --listen-host $(HOST) --listen-port $(PORT)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check proxy local_fallback tests bench
+	$(BIN)/ruff format --check proxy local_fallback tests bench
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""PixelGate: a privacy-auditing proxy for cloud AI image APIs."""
+
+__version__ = "0.1.0"
