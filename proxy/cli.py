@@ -1,5 +1,138 @@
-"""placeholder"""
+"""The `pixelgate` command: run the proxy, scan offline, check policies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxy import __version__
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pixelgate", description="Privacy-auditing proxy for cloud AI image APIs."
+    )
+    parser.add_argument("--version", action="version", version=f"pixelgate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the proxy")
+    run.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+    run.add_argument("--listen-host", default="127.0.0.1", help="address to listen on")
+    run.add_argument("--listen-port", type=int, default=8080, help="port (default 8080)")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a mitmproxy option, e.g. confdir=~/.pixelgate, ssl_insecure=true (repeatable)",
+    )
+
+    scan = commands.add_parser(
+        "scan", help="inspect a prompt and/or images offline; exit 0 allow, 1 otherwise"
+    )
+    scan.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+    scan.add_argument("--image", action="append", default=[], metavar="FILE", help="an image")
+    scan.add_argument("text", nargs="?", help="prompt text, or - to read standard input")
+
+    policy = commands.add_parser("policy", help="policy tools")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_commands.add_parser("check", help="validate a policy file")
+    check.add_argument("file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        from proxy.runner import run_proxy
+
+        return run_proxy(args.policy, args.listen_host, args.listen_port, args.settings)
+    if args.command == "scan":
+        return _scan(args.policy, args.image, args.text)
+    return _policy_check(args.file)
+
+
+def _load(path: str | None):  # type: ignore[no-untyped-def]
+    from proxy.policy import bundled_policy_path, load_policy
+
+    return load_policy(path or str(bundled_policy_path("default")))
+
+
+def _policy_check(path: str) -> int:
+    from proxy.errors import PolicyError
+    from proxy.providers import ADAPTERS
+    from proxy.providers.routing import Router
+
+    try:
+        policy = _load(path)
+        Router(ADAPTERS, policy.providers)
+    except (PolicyError, ValueError) as e:
+        print(f"pixelgate: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"{path}: OK (mode {policy.mode}, on_error {policy.on_error}, "
+        f"{len(policy.rules)} rules, {len(policy.recognizers)} recognizers)"
+    )
     return 0
+
+
+def _scan(policy_path: str | None, images: Sequence[str], text: str | None) -> int:
+    from proxy.detectors import build_detectors
+    from proxy.errors import PolicyError, RequestRejected
+    from proxy.model import Action, ImagePart, ImageRequest, TextPart
+    from proxy.pipeline import Pipeline
+
+    if text == "-":
+        text = sys.stdin.read()
+    if not text and not images:
+        print(
+            "pixelgate scan: give prompt text, - for standard input, or --image FILE",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        policy = _load(policy_path)
+        parts = tuple(
+            ImagePart(f"file:{i}", Path(name).read_bytes(), Path(name).name)
+            for i, name in enumerate(images)
+        )
+    except PolicyError as e:
+        print(f"pixelgate: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"pixelgate scan: cannot read image: {e.strerror}", file=sys.stderr)
+        return 2
+    request = ImageRequest("scan", "scan", (TextPart("text", text),) if text else (), parts)
+    try:
+        outcome = Pipeline(policy, build_detectors(policy)).run(request)
+    except RequestRejected as e:
+        print(f"pixelgate scan: {e}", file=sys.stderr)
+        return 2
+    decision = outcome.decision
+    report = {
+        "decision": {
+            "action": decision.action.value,
+            "rule": decision.rule_id,
+            "reasons": list(decision.reasons),
+        },
+        "findings": [
+            {
+                "entity": f.entity,
+                "source": f.source.value,
+                "start": f.start,
+                "end": f.end,
+                "score": round(f.score, 3),
+            }
+            for f in outcome.findings
+        ],
+    }
+    print(json.dumps(report, indent=2))
+    return 0 if decision.action is Action.ALLOW else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

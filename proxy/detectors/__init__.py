@@ -1,0 +1,13 @@
+"""Detector registry: an explicit tuple, built from the policy."""
+
+from __future__ import annotations
+
+from proxy.detectors.base import Detector
+from proxy.detectors.text_pii import TextPiiDetector, build_text_analyzer
+from proxy.policy import Policy
+
+
+def build_detectors(policy: Policy) -> tuple[Detector, ...]:
+    detection = policy.detection
+    analyzer = build_text_analyzer(detection.spacy_model, detection.language, policy.recognizers)
+    return (TextPiiDetector(analyzer),)

@@ -1,0 +1,140 @@
+"""Added latency of a prompt-only image request: direct vs plain mitmproxy vs PixelGate.
+
+All three run in this one process's run, against the same TLS upstream on loopback, with
+real prompts from PartiPrompts. Prints p50/p99 per path and PixelGate's cost relative to
+plain mitmproxy. Figures are machine-dependent; the ratios are what to compare.
+
+    .venv/bin/python bench/latency.py [--requests 300] [--policy policies/default.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers.e2e import (  # noqa: E402
+    free_port,
+    serve_upstream,
+    start_proxy,
+    stop_proxy,
+)
+
+PARTI = ROOT.parent / "shared" / "data" / "parti_prompts_dev.tsv"
+FALLBACK_PROMPTS = [
+    "A watercolor lighthouse on a cliff at dawn",
+    "an astronaut riding a horse on the moon, oil painting",
+    "a bowl of ramen in the style of Van Gogh",
+]
+
+
+def prompts(limit: int) -> list[str]:
+    if not PARTI.exists():
+        return FALLBACK_PROMPTS
+    with PARTI.open(newline="") as f:
+        rows = [row["Prompt"] for row in csv.DictReader(f, delimiter="\t")]
+    return rows[:limit]
+
+
+def start_mitmdump(workdir: Path, upstream_cert: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    confdir = workdir / "confdir"
+    mitmdump = Path(sys.executable).parent / "mitmdump"
+    process = subprocess.Popen(
+        [str(mitmdump), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
+         "--set", f"confdir={confdir}", "--set", f"ssl_verify_upstream_trusted_ca={upstream_cert}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}", timeout=1)
+            if (confdir / "mitmproxy-ca-cert.pem").exists():
+                return process, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("mitmdump did not start")
+
+
+def measure(client: httpx.Client, url: str, texts: list[str], n: int) -> list[float]:
+    for text in texts[:20]:  # warm-up: connections, TLS, spaCy caches
+        client.post(url, json={"prompt": text}).raise_for_status()
+    samples = []
+    for i in range(n):
+        started = time.perf_counter()
+        client.post(
+            url, json={"prompt": texts[i % len(texts)], "size": "1024x1024"}
+        ).raise_for_status()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def pct(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--policy", default=str(ROOT / "policies" / "default.yaml"))
+    args = parser.parse_args()
+    texts = prompts(1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        upstream, server = serve_upstream(work)
+        url = f"https://localhost:{upstream.port}/v1/images/generations"
+        rules = Path(args.policy).read_text().replace("version: 1\n", "", 1)
+        rules = "\n".join(line for line in rules.splitlines() if not line.startswith("audit:"))
+        policy = (
+            f'version: 1\nproviders: {{openai: {{hosts: ["localhost:{upstream.port}"]}}}}\n'
+            f"audit: {{path: audit.jsonl}}\n{rules}\n"
+        )
+        gate = start_proxy(work / "pixelgate", policy, upstream, "--set", "termlog_verbosity=warn")
+        plain, plain_port = start_mitmdump(work / "mitmdump", upstream.cert)
+        try:
+            direct_ctx = ssl.create_default_context(cafile=str(upstream.cert))
+            results = {}
+            with httpx.Client(verify=direct_ctx) as c:
+                results["direct"] = measure(c, url, texts, args.requests)
+            plain_ctx = ssl.create_default_context(
+                cafile=str(work / "mitmdump/confdir/mitmproxy-ca-cert.pem")
+            )
+            with httpx.Client(proxy=f"http://127.0.0.1:{plain_port}", verify=plain_ctx) as c:
+                results["mitmproxy"] = measure(c, url, texts, args.requests)
+            with gate.http_client() as c:
+                results["pixelgate"] = measure(c, url, texts, args.requests)
+        finally:
+            plain.terminate()
+            stop_proxy(gate)
+            server.shutdown()
+    print(
+        f"# PixelGate latency, prompt-only POST /v1/images/generations ({args.requests} requests)"
+    )
+    print(f"# {datetime.now(UTC):%Y-%m-%d} {platform.machine()} {platform.python_version()}, "
+          f"policy {Path(args.policy).name}, sequential, keep-alive")  # fmt: skip
+    print(f"{'path':<12}{'p50 ms':>10}{'p99 ms':>10}{'added p50':>12}{'added p99':>12}")
+    base50, base99 = pct(results["direct"], 50), pct(results["direct"], 99)
+    for name, samples in results.items():
+        p50, p99 = pct(samples, 50), pct(samples, 99)
+        print(f"{name:<12}{p50:>10.2f}{p99:>10.2f}{p50 - base50:>12.2f}{p99 - base99:>12.2f}")
+    m50, g50 = pct(results["mitmproxy"], 50), pct(results["pixelgate"], 50)
+    print(f"pixelgate p50 / mitmproxy p50 = {g50 / m50:.2f}x; "
+          f"PixelGate's own cost over mitmproxy: {g50 - m50:.2f} ms p50")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

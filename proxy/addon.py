@@ -1,0 +1,212 @@
+"""The mitmproxy addon: a thin shell around `Gate`.
+
+Only provider hosts are decrypted; other TLS connections are tunnelled untouched. Provider
+request bodies are read whole (never streamed past inspection), inspected off the event
+loop, and every outcome, including our own failures, is decided here: mitmproxy's safecall
+would log a hook exception and forward the flow, so no exception may leave `request`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
+
+from mitmproxy import ctx, exceptions, http, tls
+from mitmproxy.addonmanager import Loader
+
+from proxy.audit import AuditSinkError, AuditWriter
+from proxy.errors import MalformedRequest, PixelGateError, PolicyError, RequestTooLarge
+from proxy.gate import Gate, Verdict
+from proxy.policy import Policy, bundled_policy_path, load_policy
+from proxy.providers import ADAPTERS
+from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
+
+log = logging.getLogger("pixelgate")
+
+DECISION_HEADER = "X-PixelGate-Decision"
+_META_ADAPTER = "pixelgate_adapter"
+_META_DECISION = "pixelgate_decision"
+# mitmproxy options that would write request content to disk or logs.
+_CONTENT_LEAKING_OPTIONS = ("proxy_debug", "save_stream_file")
+
+
+def build_gate(policy: Policy) -> Gate:
+    from proxy.detectors import build_detectors
+
+    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+
+
+class PixelGate:
+    def __init__(self) -> None:
+        self.gate: Gate | None = None
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixelgate")
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "pixelgate_policy",
+            str,
+            "",
+            "PixelGate policy file (YAML). Empty: the bundled default policy.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        for name in _CONTENT_LEAKING_OPTIONS:
+            if name in updated and getattr(ctx.options, name):
+                raise exceptions.OptionsError(
+                    f"PixelGate refuses {name}: it would write request content to disk or logs"
+                )
+        if "pixelgate_policy" in updated or self.gate is None:
+            path = ctx.options.pixelgate_policy or str(bundled_policy_path("default"))
+            try:
+                gate = build_gate(load_policy(path))
+            except (PolicyError, ValueError, AuditSinkError, LookupError) as e:
+                raise exceptions.OptionsError(str(e)) from None
+            except Exception as e:
+                # Anything else must stop start-up too: without a gate nothing is inspected.
+                raise exceptions.OptionsError(
+                    f"PixelGate could not load {path}: {type(e).__name__}"
+                ) from None
+            if self.gate is not None:
+                self.gate.audit.close()
+            self.gate = gate
+            log.info(
+                "PixelGate policy %s loaded (mode %s, on_error %s)",
+                path,
+                gate.policy.mode,
+                gate.policy.on_error,
+            )
+
+    def running(self) -> None:
+        confdir = os.path.expanduser(ctx.options.confdir)
+        log.info("PixelGate CA certificate: %s", os.path.join(confdir, "mitmproxy-ca-cert.pem"))
+
+    def done(self) -> None:
+        if self.gate is not None:
+            self.gate.audit.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _route(self, host: str | None, port: int) -> ProviderAdapter | None:
+        return self.gate.route(host, port) if self.gate and host else None
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        # Intercept when either the CONNECT target or the SNI is a provider: a client cannot
+        # slip past by sending a misleading SNI, nor by connecting to an address directly.
+        address = data.context.server.address
+        port = address[1] if address else 443
+        names = {data.client_hello.sni, address[0] if address else None}
+        if not any(self._route(name, port) for name in names):
+            data.ignore_connection = True
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or self.gate is None:
+            return
+        adapter = self._match(flow)
+        if adapter is None:
+            return
+        flow.metadata[_META_ADAPTER] = adapter
+        flow.request.stream = False  # bodies to providers are inspected whole, never streamed
+        declared = flow.request.headers.get("content-length", "")
+        limit = self.gate.policy.limits.max_body_bytes
+        if declared.isdigit() and int(declared) > limit:
+            error = RequestTooLarge(f"request body exceeds the policy limit of {limit} bytes")
+            verdict = self._reject(self.gate, adapter, error)
+            if verdict is None:
+                self._stop_on_audit_failure(flow, adapter)
+            else:
+                self._apply(flow, verdict)
+
+    def _match(self, flow: http.HTTPFlow) -> ProviderAdapter | None:
+        request = flow.request
+        return self._route(request.host, request.port) or self._route(
+            request.host_header and request.host_header.split(":")[0], request.port
+        )
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or self.gate is None:
+            return
+        adapter = flow.metadata.get(_META_ADAPTER)
+        if not isinstance(adapter, ProviderAdapter):
+            return
+        gate = self.gate
+        verdict: Verdict | None
+        try:
+            wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
+            loop = asyncio.get_running_loop()
+            verdict = await loop.run_in_executor(self._executor, gate.handle, adapter, wire)
+        except PixelGateError as e:
+            verdict = self._reject(gate, adapter, e)
+        except AuditSinkError:
+            verdict = None
+        except Exception as e:  # noqa: BLE001 - never let mitmproxy forward uninspected
+            log.error("PixelGate internal error: %s", type(e).__name__)
+            verdict = self._reject(gate, adapter, MalformedRequest("internal error"))
+        if verdict is None:
+            self._stop_on_audit_failure(flow, adapter)
+        else:
+            self._apply(flow, verdict)
+
+    def _reject(
+        self, gate: Gate, adapter: ProviderAdapter, error: PixelGateError
+    ) -> Verdict | None:
+        """A verdict for a request we could not inspect; None when the audit sink failed."""
+        try:
+            return gate.reject(adapter, error)
+        except AuditSinkError:
+            return None
+
+    def _apply(self, flow: http.HTTPFlow, verdict: Verdict) -> None:
+        if self.gate is None or not self.gate.enforcing:
+            return
+        flow.metadata[_META_DECISION] = verdict.action.value
+        if verdict.response is not None:
+            flow.response = _mitm_response(verdict.response)
+            flow.response.headers[DECISION_HEADER] = verdict.action.value
+        elif verdict.body is not None:
+            flow.request.content = verdict.body
+
+    def _stop_on_audit_failure(self, flow: http.HTTPFlow, adapter: ProviderAdapter) -> None:
+        # Like mitmproxy's save addon: crash visibly rather than let traffic through unrecorded.
+        log.error("PixelGate stops: the audit log cannot be written")
+        answer = adapter.render_error(
+            503,
+            "PixelGate cannot record this request and is stopping",
+            "pixelgate_audit_unavailable",
+            "server_error",
+        )
+        flow.response = _mitm_response(answer)
+        flow.response.headers[DECISION_HEADER] = "block"
+        ctx.master.shutdown()
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        decision = flow.metadata.get(_META_DECISION)
+        if decision and flow.response is not None:
+            flow.response.headers[DECISION_HEADER] = decision
+
+
+def _wire_request(flow: http.HTTPFlow, max_body: int) -> WireRequest:
+    request = flow.request
+    if request.raw_content is None:
+        raise MalformedRequest("request body was streamed and cannot be inspected")
+    try:
+        body = request.get_content(strict=True) or b""
+    except ValueError:
+        # mitmproxy's message quotes the first bytes of the body: never pass it on.
+        raise MalformedRequest("unsupported or broken Content-Encoding") from None
+    if len(body) > max_body:
+        raise RequestTooLarge(f"request body exceeds the policy limit of {max_body} bytes")
+    headers = {k.lower(): ", ".join(request.headers.get_all(k)) for k in request.headers}
+    return WireRequest(
+        method=request.method,
+        host=request.host,
+        port=request.port,
+        path=request.path,
+        headers=MappingProxyType(headers),
+        body=body,
+    )
+
+
+def _mitm_response(response: WireResponse) -> http.Response:
+    return http.Response.make(response.status, response.body, dict(response.headers))

@@ -1,0 +1,171 @@
+"""One provider request in, one verdict out: parse, inspect, decide, audit.
+
+This is the whole enforcement logic without mitmproxy, so it is tested directly and shared
+by the addon and the command line. It never raises for a request: every failure becomes a
+verdict per `on_error`, with an audit event. The only exception it lets out is
+`AuditSinkError`, because traffic must not pass unrecorded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
+from proxy.detectors.base import Detector
+from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
+from proxy.model import Action, ImageRequest
+from proxy.pipeline import Outcome, Pipeline
+from proxy.policy import Policy
+from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
+from proxy.providers.routing import Router
+
+# Requests without a body carry no prompt or image (model lists, job status, ...).
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the proxy does: answer itself (`response`), forward a new `body`, or forward as is."""
+
+    action: Action
+    event: AuditEvent
+    response: WireResponse | None = None
+    body: bytes | None = None
+
+
+class Gate:
+    """A compiled policy: router, pipeline and audit sink."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        adapters: Sequence[ProviderAdapter],
+        detectors: Sequence[Detector],
+        audit: AuditWriter,
+    ) -> None:
+        self.policy = policy
+        self.router = Router(adapters, policy.providers)
+        self.pipeline = Pipeline(policy, detectors)
+        self.audit = audit
+        key = os.environ.get(policy.audit.fingerprint_key_env, "")
+        self._fingerprint_key = key.encode("utf-8") if key else None
+
+    @property
+    def enforcing(self) -> bool:
+        return self.policy.mode == "enforce"
+
+    def route(self, host: str, port: int) -> ProviderAdapter | None:
+        return self.router.match(host, port)
+
+    def handle(self, adapter: ProviderAdapter, wire: WireRequest) -> Verdict:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        if wire.method.upper() in _BODYLESS_METHODS and not wire.body:
+            return self._finish(
+                self._event(request_id, adapter, "none", Action.ALLOW, "none"), started
+            )
+        try:
+            parsed = adapter.parse(wire)
+            outcome = self.pipeline.run(parsed)
+            body = self._rewrite(adapter, wire, outcome)
+        except PixelGateError as e:
+            return self.reject(adapter, e, request_id=request_id, started=started)
+        except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
+            failure = InspectionFailed(f"inspection failed ({type(e).__name__})")
+            return self.reject(adapter, failure, request_id=request_id, started=started)
+        decision = outcome.decision
+        event = self._event(
+            request_id,
+            adapter,
+            outcome.request.operation,
+            decision.action,
+            decision.rule_id,
+            outcome=outcome,
+        )
+        if not self.enforcing or decision.action is Action.ALLOW:
+            return self._finish(event, started, Verdict(decision.action, event))
+        if decision.action is Action.REDACT and body is not None:
+            return self._finish(event, started, Verdict(Action.REDACT, event, body=body))
+        message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
+        response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
+        return self._finish(event, started, Verdict(decision.action, event, response=response))
+
+    def reject(
+        self,
+        adapter: ProviderAdapter,
+        error: PixelGateError,
+        *,
+        request_id: str | None = None,
+        started: float | None = None,
+    ) -> Verdict:
+        """A request that could not be inspected: `on_error` decides; audit mode forwards."""
+        started = time.perf_counter() if started is None else started
+        action = Action.ALLOW if self.policy.on_error == "allow" else Action.BLOCK
+        event = self._event(
+            request_id or uuid.uuid4().hex,
+            adapter,
+            "unknown",
+            action,
+            "on_error",
+            error=error.code,
+            reasons=(str(error),),
+        )
+        if not self.enforcing or action is Action.ALLOW:
+            return self._finish(event, started, Verdict(action, event))
+        message = f"PixelGate could not inspect this request: {error}"
+        status = error.status if isinstance(error, RequestRejected | InspectionFailed) else 502
+        response = adapter.render_error(status, message, error.code, error.kind)
+        return self._finish(event, started, Verdict(action, event, response=response))
+
+    def _rewrite(
+        self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome
+    ) -> bytes | None:
+        if outcome.decision.action is not Action.REDACT or outcome.forward is None:
+            return None
+        if not self.enforcing:
+            return None
+        return adapter.apply(wire, outcome.forward)
+
+    def _event(
+        self,
+        request_id: str,
+        adapter: ProviderAdapter,
+        operation: str,
+        action: Action,
+        rule: str,
+        *,
+        outcome: Outcome | None = None,
+        error: str | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> AuditEvent:
+        request: ImageRequest | None = outcome.request if outcome else None
+        return AuditEvent(
+            request_id=request_id,
+            mode=self.policy.mode,
+            provider=adapter.name,
+            operation=operation,
+            action=action.value,
+            rule=rule,
+            enforced=self.enforcing,
+            findings=count_findings(outcome.findings) if outcome else {},
+            reasons=outcome.decision.reasons if outcome else reasons,
+            error=error,
+            timings_ms=dict(outcome.timings_ms) if outcome else {},
+            fingerprint=(
+                fingerprint(self._fingerprint_key, request)
+                if self._fingerprint_key and request is not None
+                else None
+            ),
+        )
+
+    def _finish(self, event: AuditEvent, started: float, verdict: Verdict | None = None) -> Verdict:
+        timings = {**event.timings_ms, "total": round((time.perf_counter() - started) * 1000, 3)}
+        event = replace(event, timings_ms=timings)
+        self.audit.write(event)
+        if verdict is None:
+            return Verdict(Action(event.action), event)
+        return Verdict(verdict.action, event, verdict.response, verdict.body)

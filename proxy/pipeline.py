@@ -1,0 +1,95 @@
+"""Inspect a parsed request and decide what to do with it.
+
+The pipeline owns no I/O: detectors do CPU work, the policy decides, redaction rewrites.
+A redaction is verified by inspecting its result; if anything the policy redacts is still
+found there, the request is blocked instead of forwarded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from proxy.detectors.base import Detector
+from proxy.errors import RequestTooLarge
+from proxy.model import Action, Decision, Finding, ImageRequest
+from proxy.policy import Policy, decide, placeholder_for
+from proxy.redact import CannotRedact, redact_request
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the proxy needs to act and audit; `forward` is the request to send on."""
+
+    request: ImageRequest
+    findings: tuple[Finding, ...]
+    decision: Decision
+    forward: ImageRequest | None = None
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
+
+
+class Pipeline:
+    """Detectors + policy. Shared by the proxy, `pixelgate scan` and offline replay."""
+
+    def __init__(
+        self, policy: Policy, detectors: Sequence[Detector], *, fallback_ready: bool = False
+    ) -> None:
+        self.policy = policy
+        self.detectors = tuple(detectors)
+        self.fallback_ready = fallback_ready
+
+    def check_limits(self, request: ImageRequest) -> None:
+        limits = self.policy.limits
+        for part in request.prompts:
+            if len(part.text) > limits.max_prompt_chars:
+                raise RequestTooLarge(
+                    f"a text field exceeds the policy limit of {limits.max_prompt_chars} characters"
+                )
+        if len(request.images) > limits.max_images:
+            raise RequestTooLarge(
+                f"{len(request.images)} images exceed the policy limit of {limits.max_images}"
+            )
+
+    def detect(self, request: ImageRequest, timings: dict[str, float]) -> list[Finding]:
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            started = time.perf_counter()
+            findings.extend(detector.detect(request))
+            timings[detector.name] = timings.get(detector.name, 0.0) + _ms(started)
+        return findings
+
+    def run(self, request: ImageRequest) -> Outcome:
+        self.check_limits(request)
+        timings: dict[str, float] = {}
+        findings = self.detect(request, timings)
+        decision = decide(self.policy, findings, fallback_ready=self.fallback_ready)
+        forward: ImageRequest | None = request
+        if decision.action is Action.REDACT:
+            forward, decision = self._redact(request, decision, timings)
+        elif decision.action in (Action.BLOCK, Action.REROUTE):
+            forward = None
+        return Outcome(request, tuple(findings), decision, forward, timings)
+
+    def _redact(
+        self, request: ImageRequest, decision: Decision, timings: dict[str, float]
+    ) -> tuple[ImageRequest | None, Decision]:
+        def placeholder(entity: str) -> str:
+            return placeholder_for(self.policy, entity)
+
+        try:
+            redacted = redact_request(request, decision.targets, placeholder)
+        except CannotRedact as e:
+            return None, _blocked(decision, f"redaction impossible: {e}")
+        recheck = decide(self.policy, self.detect(redacted, timings), fallback_ready=False)
+        if recheck.action is not Action.ALLOW and recheck.targets:
+            return None, _blocked(decision, "redaction left data that the policy redacts")
+        return redacted, decision
+
+
+def _blocked(decision: Decision, reason: str) -> Decision:
+    return Decision(Action.BLOCK, decision.rule_id, (*decision.reasons, reason), decision.targets)

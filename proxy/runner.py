@@ -1,0 +1,50 @@
+"""Start the proxy on mitmproxy's own engine with the PixelGate addon."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+DEFAULT_CONFDIR = "~/.pixelgate"
+
+
+def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str]) -> int:
+    """Run until SIGINT/SIGTERM. Returns 2 when options or the policy are invalid."""
+    from mitmproxy import exceptions, hooks, options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from proxy.addon import PixelGate
+
+    async def main() -> int:
+        # Termlog filters by its own verbosity; the root logger must let records through.
+        logging.getLogger().setLevel(logging.DEBUG)
+        for noisy in ("asyncio", "hpack", "quic", "tornado"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        opts = options.Options(listen_host=host, listen_port=port, confdir=DEFAULT_CONFDIR)
+        master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+        try:
+            # Deferred, so the addon's own option is set before its first configure.
+            opts.set(f"pixelgate_policy={policy or ''}", *settings, defer=True)
+            addon = PixelGate()
+            master.addons.add(addon)
+            # mitmproxy configures only addons already in its chain when options change, so
+            # configure ours once with every option, as its script loader does.
+            master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
+            if addon.gate is None:
+                raise exceptions.OptionsError("PixelGate did not load its policy")
+            if opts.deferred:
+                unknown = ", ".join(sorted(opts.deferred))
+                raise exceptions.OptionsError(f"unknown option(s): {unknown}")
+        except exceptions.OptionsError as e:
+            print(f"pixelgate: {e}", file=sys.stderr)
+            return 2
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, master.shutdown)
+        await master.run()
+        return 0
+
+    return asyncio.run(main())

@@ -1,0 +1,221 @@
+"""Real processes for end-to-end tests: a TLS upstream on loopback and `pixelgate run`."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import openai
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_cert(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Upstream:
+    """A TLS server on loopback that records every request and answers like OpenAI Images."""
+
+    port: int
+    cert: Path
+    received: list[Received] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.received.clear()
+
+
+def serve_upstream(directory: Path) -> tuple[Upstream, ThreadingHTTPServer]:
+    cert, key = make_cert(directory)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    up = Upstream(server.server_address[1], cert)
+    server.RequestHandlerClass = _handler(up)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return up, server
+
+
+def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            upstream.received.append(
+                Received(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+            )
+            if self.path.endswith("/models"):
+                payload = {"object": "list", "data": []}
+            else:
+                payload = {
+                    "created": 1700000000,
+                    "data": [{"b64_json": base64.b64encode(PNG_1x1).decode()}],
+                }
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = do_GET = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@dataclass
+class Proxy:
+    port: int
+    workdir: Path
+    confdir: Path
+    audit: Path
+    stdout: Path
+    stderr: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def ca(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def events(self) -> list[dict[str, object]]:
+        if not self.audit.exists():
+            return []
+        return [json.loads(line) for line in self.audit.read_text().splitlines() if line]
+
+    def http_client(self) -> httpx.Client:
+        return httpx.Client(
+            proxy=f"http://127.0.0.1:{self.port}",
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+            timeout=60,
+        )
+
+    def openai_client(self, upstream: Upstream) -> openai.OpenAI:
+        return openai.OpenAI(
+            api_key="sk-test-not-a-real-key",
+            base_url=f"https://localhost:{upstream.port}/v1",
+            http_client=self.http_client(),
+            max_retries=0,
+        )
+
+    def written_files(self) -> list[Path]:
+        return [p for p in self.workdir.rglob("*") if p.is_file()]
+
+
+def start_proxy(workdir: Path, policy_yaml: str, upstream: Upstream, *extra: str) -> Proxy:
+    workdir.mkdir(parents=True, exist_ok=True)
+    confdir = workdir / "confdir"
+    policy = workdir / "policy.yaml"
+    policy.write_text(policy_yaml)
+    port = free_port()
+    stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
+    command = [
+        sys.executable, "-m", "proxy", "run",
+        "--policy", str(policy),
+        "--listen-host", "127.0.0.1",
+        "--listen-port", str(port),
+        "--set", f"confdir={confdir}",
+        "--set", f"ssl_verify_upstream_trusted_ca={upstream.cert}",
+        "--set", "termlog_verbosity=debug",
+        *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, cwd=workdir, stdout=stdout.open("wb"), stderr=stderr.open("wb"), env=env
+    )
+    proxy = Proxy(port, workdir, confdir, workdir / "audit.jsonl", stdout, stderr, process)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"proxy exited: {stderr.read_text()} {stdout.read_text()}")
+        if "listening at" in stdout.read_text() and proxy.ca.exists():
+            return proxy
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("proxy did not start in time")
+
+
+def stop_proxy(proxy: Proxy) -> None:
+    proxy.process.terminate()
+    try:
+        proxy.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proxy.process.kill()
+        proxy.process.wait()
+
+
+def policy_text(upstream: Upstream, body: str) -> str:
+    return f"""version: 1
+providers: {{openai: {{hosts: ["localhost:{upstream.port}"]}}}}
+audit: {{path: audit.jsonl}}
+{body}"""
