@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -97,13 +98,10 @@ def main() -> None:
         work = Path(tmp)
         upstream, server = serve_upstream(work)
         url = f"https://localhost:{upstream.port}/v1/images/generations"
-        rules = Path(args.policy).read_text().replace("version: 1\n", "", 1)
-        rules = "\n".join(line for line in rules.splitlines() if not line.startswith("audit:"))
-        policy = (
-            f'version: 1\nproviders: {{openai: {{hosts: ["localhost:{upstream.port}"]}}}}\n'
-            f"audit: {{path: audit.jsonl}}\n{rules}\n"
-        )
-        gate = start_proxy(work / "pixelgate", policy, upstream, "--set", "termlog_verbosity=warn")
+        policy = yaml.safe_load(Path(args.policy).read_text())
+        policy["providers"] = {"openai": {"hosts": [f"localhost:{upstream.port}"]}}
+        policy["audit"] = {**policy.get("audit", {}), "path": "audit.jsonl"}
+        gate = start_proxy(work / "pixelgate", yaml.safe_dump(policy), upstream, verbosity="warn")
         plain, plain_port = start_mitmdump(work / "mitmdump", upstream.cert)
         try:
             direct_ctx = ssl.create_default_context(cafile=str(upstream.cert))

@@ -80,8 +80,18 @@ class PixelGate:
             )
 
     def running(self) -> None:
-        confdir = os.path.expanduser(ctx.options.confdir)
-        log.info("PixelGate CA certificate: %s", os.path.join(confdir, "mitmproxy-ca-cert.pem"))
+        ca = os.path.join(os.path.expanduser(ctx.options.confdir), "mitmproxy-ca-cert.pem")
+        log.info(
+            "PixelGate CA certificate: %s\n"
+            "  Clients must trust it for provider hosts (other hosts keep their own):\n"
+            "  Python: add it to a bundle with certifi's roots, then SSL_CERT_FILE=<bundle>\n"
+            "  Node:   NODE_EXTRA_CA_CERTS=%s\n"
+            "  curl:   --cacert %s\n"
+            "  OS stores, MDM and more: see README, 'Point clients at the proxy'",
+            ca,
+            ca,
+            ca,
+        )
 
     def done(self) -> None:
         if self.gate is not None:
