@@ -50,7 +50,11 @@ def openai_flow(body: bytes) -> tflow.HTTPFlow:
         authority=b"api.openai.com",
         path=b"/v1/images/generations",
         method=b"POST",
-        headers=[(b"content-type", b"application/json"), (b"host", b"api.openai.com")],
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"host", b"api.openai.com"),
+            (b"content-length", str(len(body)).encode()),
+        ],
         content=body,
     )
     return tflow.tflow(req=request)
@@ -149,3 +153,18 @@ def test_a_broken_policy_is_an_options_error_naming_the_file(tmp_path: Path) -> 
     with taddons.context(addon) as tctx:
         with pytest.raises(exceptions.OptionsError, match="broken.yaml:3"):
             tctx.configure(addon, pixelgate_policy=str(broken))
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    policy = load_policy_text(
+        "version: 1\naudit: {path: null}\nlimits: {max_body_bytes: 10}\n", "small.yaml"
+    )
+    addon = PixelGate()
+    with taddons.context(addon, loadcore=False):
+        addon.gate = Gate(policy, ADAPTERS, [], AuditWriter(None))
+        flow = openai_flow(b'{"prompt": "a cat in a hat"}')
+        addon.requestheaders(flow)
+        assert flow.response is not None and flow.response.status_code == 413
+        assert json.loads(flow.response.content or b"")["error"]["code"] == (
+            "pixelgate_request_too_large"
+        )

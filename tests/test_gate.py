@@ -1,0 +1,109 @@
+"""The gate without mitmproxy: verdicts and audit events for wire requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from proxy.audit import AuditWriter
+from proxy.detectors import build_detectors
+from proxy.gate import Gate
+from proxy.model import Action
+from proxy.policy import load_policy_text
+from proxy.providers import ADAPTERS
+from proxy.providers.base import WireRequest
+
+OPENAI = ADAPTERS[0]
+POLICY = """version: 1
+mode: {mode}
+on_error: {on_error}
+audit: {{path: {path}}}
+rules:
+  - {{id: no-payment-data, entities: [CREDIT_CARD], action: block}}
+  - {{id: contact-details, entities: [EMAIL_ADDRESS], action: redact}}
+  - {{id: faces-home, entities: [PERSON], min_score: 0.8, action: reroute}}
+"""
+
+
+def make_gate(tmp_path: Path, mode: str = "enforce", on_error: str = "block") -> Gate:
+    audit = tmp_path / "audit.jsonl"
+    policy = load_policy_text(POLICY.format(mode=mode, on_error=on_error, path=audit), "t.yaml")
+    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+
+
+def raw_generation(body: bytes) -> WireRequest:
+    headers = MappingProxyType({"content-type": "application/json"})
+    return WireRequest("POST", "api.openai.com", 443, "/v1/images/generations", headers, body)
+
+
+def generation(prompt: str) -> WireRequest:
+    return raw_generation(json.dumps({"prompt": prompt, "size": "1024x1024"}).encode())
+
+
+def events(tmp_path: Path) -> list[dict[str, object]]:
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_fingerprint_uses_the_operators_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIXELGATE_FINGERPRINT_KEY", "s3cret")
+    gate = make_gate(tmp_path)
+    gate.handle(OPENAI, generation("a red fox"))
+    gate.handle(OPENAI, generation("a red fox"))
+    gate.handle(OPENAI, generation("a blue fox"))
+    prints = [e["fingerprint"] for e in events(tmp_path)]
+    assert prints[0] == prints[1] != prints[2]
+
+
+def test_no_key_means_no_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIXELGATE_FINGERPRINT_KEY", raising=False)
+    make_gate(tmp_path).handle(OPENAI, generation("a red fox"))
+    assert "fingerprint" not in events(tmp_path)[0]
+
+
+def test_redact_verdict_carries_the_rewritten_body(tmp_path: Path) -> None:
+    verdict = make_gate(tmp_path).handle(OPENAI, generation("card for kim@example.com"))
+    assert verdict.action is Action.REDACT and verdict.response is None
+    assert json.loads(verdict.body or b"") == {
+        "prompt": "card for <EMAIL_ADDRESS>",
+        "size": "1024x1024",
+    }
+
+
+def test_reroute_without_a_fallback_blocks_and_says_why(tmp_path: Path) -> None:
+    verdict = make_gate(tmp_path).handle(OPENAI, generation("Portrait of Margaret Thompson"))
+    assert verdict.action is Action.BLOCK and verdict.response is not None
+    message = json.loads(verdict.response.body)["error"]["message"]
+    assert "faces-home" in message and "fallback" in message
+    assert "Margaret" not in message
+
+
+def test_audit_mode_never_answers_or_rewrites(tmp_path: Path) -> None:
+    gate = make_gate(tmp_path, mode="audit")
+    for prompt in ("card 4111 1111 1111 1111", "for kim@example.com", "a fox"):
+        verdict = gate.handle(OPENAI, generation(prompt))
+        assert verdict.response is None and verdict.body is None
+    assert [e["action"] for e in events(tmp_path)] == ["block", "redact", "allow"]
+
+
+def test_on_error_allow_forwards_unreadable_requests_and_audits_them(tmp_path: Path) -> None:
+    gate = make_gate(tmp_path, on_error="allow")
+    verdict = gate.handle(OPENAI, raw_generation(b"{"))
+    assert verdict.action is Action.ALLOW and verdict.response is None
+    (event,) = events(tmp_path)
+    assert event["error"] == "pixelgate_malformed_request" and event["rule"] == "on_error"
+
+
+def test_error_messages_never_quote_the_body(tmp_path: Path) -> None:
+    secret = "jane.doe@example.org"
+    bodies = [b'{"prompt": "' + secret.encode() + b'"', b'["' + secret.encode() + b'"]']
+    gate = make_gate(tmp_path)
+    for body in bodies:
+        verdict = gate.handle(OPENAI, raw_generation(body))
+        assert verdict.response is not None and secret.encode() not in verdict.response.body
+    assert secret not in (tmp_path / "audit.jsonl").read_text()
