@@ -42,8 +42,12 @@ pytest: $(VENV)/.installed-test
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/latency.py
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PIP) -e ".[fallback,dev,bench]"
+	@touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,6 @@ import csv
 import platform
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,12 +25,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from helpers.e2e import (  # noqa: E402
-    free_port,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
-)
+from helpers.e2e import serve_upstream, start_mitmdump, start_proxy, stop_proxy  # noqa: E402
 
 PARTI = ROOT.parent / "shared" / "data" / "parti_prompts_dev.tsv"
 FALLBACK_PROMPTS = [
@@ -47,28 +41,6 @@ def prompts(limit: int) -> list[str]:
     with PARTI.open(newline="") as f:
         rows = [row["Prompt"] for row in csv.DictReader(f, delimiter="\t")]
     return rows[:limit]
-
-
-def start_mitmdump(workdir: Path, upstream_cert: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    confdir = workdir / "confdir"
-    mitmdump = Path(sys.executable).parent / "mitmdump"
-    process = subprocess.Popen(
-        [str(mitmdump), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-         "--set", f"confdir={confdir}", "--set", f"ssl_verify_upstream_trusted_ca={upstream_cert}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}", timeout=1)
-            if (confdir / "mitmproxy-ca-cert.pem").exists():
-                return process, port
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("mitmdump did not start")
 
 
 def measure(client: httpx.Client, url: str, texts: list[str], n: int) -> list[float]:
@@ -102,21 +74,18 @@ def main() -> None:
         policy["providers"] = {"openai": {"hosts": [f"localhost:{upstream.port}"]}}
         policy["audit"] = {**policy.get("audit", {}), "path": "audit.jsonl"}
         gate = start_proxy(work / "pixelgate", yaml.safe_dump(policy), upstream, verbosity="warn")
-        plain, plain_port = start_mitmdump(work / "mitmdump", upstream.cert)
+        plain = start_mitmdump(work / "mitmdump", upstream)
         try:
             direct_ctx = ssl.create_default_context(cafile=str(upstream.cert))
             results = {}
             with httpx.Client(verify=direct_ctx) as c:
                 results["direct"] = measure(c, url, texts, args.requests)
-            plain_ctx = ssl.create_default_context(
-                cafile=str(work / "mitmdump/confdir/mitmproxy-ca-cert.pem")
-            )
-            with httpx.Client(proxy=f"http://127.0.0.1:{plain_port}", verify=plain_ctx) as c:
+            with plain.http_client() as c:
                 results["mitmproxy"] = measure(c, url, texts, args.requests)
             with gate.http_client() as c:
                 results["pixelgate"] = measure(c, url, texts, args.requests)
         finally:
-            plain.terminate()
+            plain.stop()
             stop_proxy(gate)
             server.shutdown()
     print(

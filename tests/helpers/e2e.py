@@ -209,6 +209,57 @@ def start_proxy(
     raise RuntimeError("proxy did not start in time")
 
 
+@dataclass
+class Mitmdump:
+    """Plain mitmproxy (optionally with scripts) as a baseline; same version as PixelGate's."""
+
+    port: int
+    ca: Path
+    process: subprocess.Popen[bytes]
+
+    def http_client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(
+            proxy=f"http://127.0.0.1:{self.port}",
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+            timeout=60,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_mitmdump(workdir: Path, upstream: Upstream, *scripts: Path) -> Mitmdump:
+    workdir.mkdir(parents=True, exist_ok=True)
+    confdir = workdir / "confdir"
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mitmdump"), "-q",
+        "--listen-host", "127.0.0.1", "--listen-port", str(port),
+        "--set", f"confdir={confdir}",
+        "--set", f"ssl_verify_upstream_trusted_ca={upstream.cert}",
+    ]  # fmt: skip
+    for script in scripts:
+        command += ["-s", str(script)]
+    log = (workdir / "mitmdump.log").open("wb")
+    process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    handle = Mitmdump(port, confdir / "mitmproxy-ca-cert.pem", process)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mitmdump exited: {(workdir / 'mitmdump.log').read_text()}")
+        if handle.ca.exists() and _accepts(port):
+            return handle
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("mitmdump did not start in time")
+
+
 def _accepts(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
