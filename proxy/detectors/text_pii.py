@@ -20,8 +20,9 @@ from proxy.normalize import normalize
 from proxy.policy import CustomRecognizer
 
 if TYPE_CHECKING:
-    from presidio_analyzer import AnalyzerEngine, EntityRecognizer
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngine
+    from spacy.tokens import Doc
 
 # tldextract (used by the email and URL recognizers) otherwise fetches the public suffix list.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
@@ -53,15 +54,12 @@ _nlp_lock = threading.Lock()
 
 def _nlp_engine(spacy_model: str, language: str) -> NlpEngine:
     """Load a spaCy model once per process; the load is the expensive part (~1–5 s)."""
-    import spacy
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
     key = (spacy_model, language)
     with _nlp_lock:
         if key not in _nlp_engines:
-            if not (spacy.util.is_package(spacy_model) or os.path.isdir(spacy_model)):
-                # Presidio would call spacy.cli.download here; we never fetch models at run time.
-                raise LookupError(f"spaCy model {spacy_model!r} is not installed")
+            _require_model(spacy_model)
             engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": spacy_model}])
             engine.load()
             # Presidio reads entities, tags and lemmas, never the dependency parse: dropping
@@ -72,6 +70,14 @@ def _nlp_engine(spacy_model: str, language: str) -> NlpEngine:
                 nlp.disable_pipe("parser")
             _nlp_engines[key] = engine
         return _nlp_engines[key]
+
+
+def _require_model(spacy_model: str) -> None:
+    import spacy
+
+    if not (spacy.util.is_package(spacy_model) or os.path.isdir(spacy_model)):
+        # Presidio would call spacy.cli.download here; we never fetch models at run time.
+        raise LookupError(f"spaCy model {spacy_model!r} is not installed")
 
 
 def _custom_recognizer(spec: CustomRecognizer, language: str, index: int) -> EntityRecognizer:
@@ -100,17 +106,24 @@ class TextAnalyzer:
     """Finds personal data in one string. Safe to share; calls are serialised by a lock
     because spaCy pipelines are not documented as thread-safe."""
 
-    def __init__(self, engine: AnalyzerEngine, language: str) -> None:
+    def __init__(
+        self, engine: AnalyzerEngine, language: str, entities: list[str] | None = None
+    ) -> None:
         self._engine = engine
         self._language = language
+        self._entities = entities  # None: every entity Presidio knows
         self._lock = threading.Lock()
 
     def find(self, text: str) -> list[TextHit]:
+        if self._entities == []:
+            return []  # the policy acts on no entity that text can contain
         norm = normalize(text)
         if not norm.text.strip():
             return []
         with self._lock:
-            results: list[Any] = self._engine.analyze(norm.text, language=self._language)
+            results: list[Any] = self._engine.analyze(
+                norm.text, language=self._language, entities=self._entities
+            )
         hits = []
         for r in results:
             start, end = norm.original_span(r.start, r.end)
@@ -120,20 +133,79 @@ class TextAnalyzer:
         return hits
 
 
+def _lower_lemma(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
+
+
+def _light_nlp_engine(language: str) -> NlpEngine:
+    """spaCy's tokenizer alone, with lower-case lemmas for Presidio's context words.
+
+    ~20x cheaper than the full pipeline, and enough for every recognizer but spaCy's NER.
+    """
+    import spacy
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from spacy.language import Language
+
+    if not Language.has_factory("pixelgate_lower_lemma"):
+        Language.component("pixelgate_lower_lemma", func=_lower_lemma)
+    nlp = spacy.blank(language)
+    nlp.add_pipe("pixelgate_lower_lemma")
+    engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": f"blank_{language}"}])
+    engine.nlp = {language: nlp}  # type: ignore[assignment]  # Presidio annotates it as None
+    return engine
+
+
+def _ner_only(registry: RecognizerRegistry) -> set[str]:
+    """Entities that only spaCy's named-entity recognizer can find (PERSON, LOCATION, ...)."""
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    by_ner = {
+        e
+        for r in registry.recognizers
+        if isinstance(r, SpacyRecognizer)
+        for e in r.supported_entities
+    }
+    by_others = {
+        e
+        for r in registry.recognizers
+        if not isinstance(r, SpacyRecognizer)
+        for e in r.supported_entities
+    }
+    return by_ner - by_others
+
+
 def build_text_analyzer(
-    spacy_model: str, language: str, custom: Iterable[CustomRecognizer] = ()
+    spacy_model: str,
+    language: str,
+    custom: Iterable[CustomRecognizer] = (),
+    entities: frozenset[str] | None = None,
 ) -> TextAnalyzer:
-    """Presidio with its predefined recognizers for `language` plus the policy's own."""
+    """Presidio with its predefined recognizers for `language` plus the policy's own.
+
+    `entities` limits the search to what the policy acts on (None: everything). The spaCy
+    model is loaded only when one of them needs named-entity recognition.
+    """
     silence_presidio_logs()
+    _require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-    nlp = _nlp_engine(spacy_model, language)
+    light = _light_nlp_engine(language)
     registry = RecognizerRegistry(supported_languages=[language])
-    registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp)
+    registry.load_predefined_recognizers(languages=[language], nlp_engine=light)
     for index, spec in enumerate(custom):
         registry.add_recognizer(_custom_recognizer(spec, language, index))
+    if entities is None or entities & _ner_only(registry):
+        nlp = _nlp_engine(spacy_model, language)
+    else:
+        nlp = light
+    wanted: list[str] | None = None
+    if entities is not None:
+        known = {e for r in registry.recognizers for e in r.supported_entities}
+        wanted = sorted(entities & known)
     engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=[language])
-    return TextAnalyzer(engine, language)
+    return TextAnalyzer(engine, language, wanted)
 
 
 class TextPiiDetector(Detector):

@@ -1,6 +1,6 @@
 """The policy engine: load a YAML policy, and decide what to do with a request's findings."""
 
-from proxy.policy.decide import decide
+from proxy.policy.decide import acted_entities, decide
 from proxy.policy.loader import (
     bundled_policy_names,
     bundled_policy_path,
@@ -38,6 +38,7 @@ __all__ = [
     "Policy",
     "Redaction",
     "Rule",
+    "acted_entities",
     "bundled_policy_names",
     "bundled_policy_path",
     "decide",

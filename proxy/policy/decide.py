@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from proxy.model import Action, Decision, Finding
-from proxy.policy.schema import DEFAULT_RULE_ID, Policy, Rule
+from proxy.policy.schema import ANY_ENTITY, DEFAULT_RULE_ID, Policy, Rule
 
 # (rule id, action, the findings it matched)
 _Claim = tuple[str, Action, tuple[Finding, ...]]
@@ -83,3 +83,18 @@ def _reason(rule_id: str, action: Action, found: Sequence[Finding]) -> str:
     if rule_id == DEFAULT_RULE_ID:
         return f"default_action {action}: {what}"
     return f"rule {rule_id}: {what}"
+
+
+def acted_entities(policy: Policy) -> frozenset[str] | None:
+    """The entities whose findings can change a decision; None means every entity.
+
+    Detectors need look only for these: a finding no rule acts on would end as `allow`
+    whatever it is. With a `default_action` other than allow, or a wildcard rule that acts,
+    any entity matters.
+    """
+    if policy.default_action is not Action.ALLOW:
+        return None
+    acting = [rule for rule in policy.rules if rule.action is not Action.ALLOW]
+    if any(ANY_ENTITY in rule.entities for rule in acting):
+        return None
+    return frozenset(entity for rule in acting for entity in rule.entities)

