@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
 from proxy.model import Finding, ImageRequest, Source
 from proxy.normalize import normalize
@@ -194,6 +195,7 @@ def build_text_analyzer(
     light = _light_nlp_engine(language)
     registry = RecognizerRegistry(supported_languages=[language])
     registry.load_predefined_recognizers(languages=[language], nlp_engine=light)
+    registry.add_recognizer(street_address_recognizer(language))
     for index, spec in enumerate(custom):
         registry.add_recognizer(_custom_recognizer(spec, language, index))
     if entities is None or entities & _ner_only(registry):

