@@ -29,6 +29,9 @@ class Outcome:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
 
 
+_REDACTION_PASSES = 3
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 3)
 
@@ -57,9 +60,10 @@ class Pipeline:
 
     def detect(self, request: ImageRequest, timings: dict[str, float]) -> list[Finding]:
         findings: list[Finding] = []
+        floor = self.policy.detection.min_score  # below it a finding is noise, not evidence
         for detector in self.detectors:
             started = time.perf_counter()
-            findings.extend(detector.detect(request))
+            findings.extend(f for f in detector.detect(request) if f.score >= floor)
             timings[detector.name] = timings.get(detector.name, 0.0) + _ms(started)
         return findings
 
@@ -81,15 +85,22 @@ class Pipeline:
         def placeholder(entity: str) -> str:
             return placeholder_for(self.policy, entity)
 
-        try:
-            redacted = redact_request(request, decision.targets, placeholder)
-        except CannotRedact as e:
-            return None, _blocked(decision, f"redaction impossible: {e}")
-        recheck = decide(self.policy, self.detect(redacted, timings), fallback_ready=False)
-        if recheck.action is not Action.ALLOW and recheck.targets:
-            return None, _blocked(decision, "redaction left data that the policy redacts")
-        return redacted, decision
+        # Replacing text changes the context around it, so a second look can find what the
+        # first missed; redact again, a bounded number of times, before giving up and blocking.
+        current, targets = request, decision.targets
+        for _ in range(_REDACTION_PASSES):
+            try:
+                current = redact_request(current, targets, placeholder)
+            except CannotRedact as e:
+                return None, _blocked(decision, f"redaction impossible: {e}")
+            recheck = decide(self.policy, self.detect(current, timings), fallback_ready=False)
+            if recheck.action is Action.ALLOW or not recheck.targets:
+                return current, decision
+            if recheck.action is not Action.REDACT:
+                return None, _blocked(decision, *recheck.reasons)
+            targets = recheck.targets
+        return None, _blocked(decision, "redaction left data that the policy redacts")
 
 
-def _blocked(decision: Decision, reason: str) -> Decision:
-    return Decision(Action.BLOCK, decision.rule_id, (*decision.reasons, reason), decision.targets)
+def _blocked(decision: Decision, *reasons: str) -> Decision:
+    return Decision(Action.BLOCK, decision.rule_id, (*decision.reasons, *reasons), decision.targets)
