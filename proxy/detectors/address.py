@@ -22,6 +22,15 @@ _NAME_WORD = r"[A-Z][\w'’.-]*"
 _UNIT = r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|flat|#)\.?\s*[\w-]{1,6})?"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4})?"
 
+# Street words that end a compound name: German, Dutch, Nordic, Baltic, Finnish, Icelandic.
+_STREET_ENDINGS = (
+    r"straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|"
+    r"straat|laan|plein|gracht|kade|singel|wei|"
+    r"gatan|vägen|gata|gade|vej|veien|gaten|vegen|stig|stígur|vegur|braut|stræti|"
+    r"tie|katu|kuja|polku|raitti|iela|gatve|utca"
+)
+_COMPOUND = rf"[A-ZÄÖÜÅÆØÞ][\wäöüßåæøþðáéíóú-]*(?:{_STREET_ENDINGS})"
+
 # (name, regex, score); no IGNORECASE globally: capitalisation is part of the evidence.
 PATTERNS: tuple[tuple[str, str, float], ...] = (
     (
@@ -37,26 +46,43 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
     ),
     (
         "type_name_number",
-        r"\b(?:Calle|Avenida|Av\.|Rua|Travessa|Largo|Via|Viale|Piazza|Corso|Strada|Carrer|Paseo|"
-        r"Plaza|Ulica|ul\.|Ulice|Rruga|Odos)\s+(?:[\w'’.-]+\s+){0,4}?\d{1,5}[a-z]?\b",
+        r"\b(?:Calle|C/|Avenida|Avda\.|Av\.|Rua|R\.?|Travessa|Largo|Via|Viale|Piazza|Corso|"
+        r"Strada|Carrer|Paseo|Plaza|Ulica|ul\.|Ulice|Rruga|Odos|Odós)\s+"
+        r"(?:[\w'’.-]+\s+){0,4}?\d{1,5}[a-z]?\b",
         0.6,
     ),
     (
         "compound_name_number",
-        r"\b[A-ZÄÖÜÅÆØ][\wäöüßåæø-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|"
-        r"straat|laan|plein|gracht|kade|singel|gatan|vägen|gata|vej|gade|veien|gaten)\s+"
-        r"\d{1,5}[a-z]?\b",
+        rf"\b{_COMPOUND}\s+\d{{1,5}}[a-z]?\b",
+        0.6,
+    ),
+    (
+        "number_compound_name",
+        rf"\b\d{{1,5}}[a-z]?,?\s+{_COMPOUND}\b",
         0.6,
     ),
     (
         "post_box",
-        r"\b(?:P\.?\s?O\.?\s?Box|(?i:post\s+office\s+box)|Postfach|Apartado|Caixa\s+Postal|"
-        r"Boîte\s+postale|BP)\s+\d{1,7}\b",
+        r"\b(?:P\.?\s?O\.?\s?Box|(?i:post\s+office\s+box|postbox)|Postfach|Apartado|"
+        r"Caixa\s+Postal|Boîte\s+postale|BP)\s+\d{1,7}\b|\b\d{1,7}\s+(?i:postbox|po\s+box)\b",
         0.7,
     ),
 )
 
-CONTEXT = ("address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post")
+# An address block's street line: a line of its own holding a house number and one to
+# three capitalised words, in either order. Weak alone (a line "Apollo 11" is not an
+# address); the context words below, or a policy that redacts everything, make it count.
+_STREET_LINE = (
+    r"(?<=^[ \t]*(?:>[ \t]*)?)"
+    r"(?:\d{1,5}[A-Za-z]?,?[ \t]+\p{Lu}[\p{L}.'’-]+(?:[ \t]+\p{Lu}[\p{L}.'’-]+){0,2}"
+    r"|\p{Lu}[\p{L}.'’-]+(?:[ \t]+\p{Lu}[\p{L}.'’-]+){0,2}[ \t]+\d{1,5}[A-Za-z]?)"
+    r"(?=[ \t]*,?[ \t]*$)"
+)
+PATTERNS = (*PATTERNS, ("street_line", _STREET_LINE, 0.3))
+
+CONTEXT = (
+    "address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post", "home",
+)  # fmt: skip
 
 
 def street_address_recognizer(language: str) -> Any:

@@ -25,9 +25,17 @@ _STRONG_CUES = (
 )
 _WEAK_CUES = r"hi|hello|hey|thanks|thank you|bye|love|yours|with"
 
+# A line holding only two or three capitalised words (a signature, a letterhead, an address
+# block's first line) is often a name: weak evidence, for policies that redact broadly.
+_NAME_LINE = (
+    r"(?<=^[ \t]*(?:>[ \t]*)?)\p{Lu}[\p{Ll}'’-]+(?:[ \t]+(?:\p{Lu}\.|\p{Lu}[\p{Ll}'’-]+)){1,2}"
+    r"(?=[ \t]*$)"
+)
+
 PATTERNS: tuple[tuple[str, str, float], ...] = (
     ("cue_strong", rf"(?<=(?i:\b(?:{_STRONG_CUES}))[ \t]*\n?[ \t]*){_NAME}", 0.7),
     ("cue_weak", rf"(?<=(?i:\b(?:{_WEAK_CUES}))[ \t,]+){_NAME}(?=[ \t]*[,!.:\n])", 0.5),
+    ("name_line", _NAME_LINE, 0.35),
 )
 
 

@@ -36,4 +36,13 @@ def test_street_addresses_are_found(analyzer: TextAnalyzer, text: str, address: 
      "three cars on a highway at night", "a 3 story house on Main Street"],
 )  # fmt: skip
 def test_ordinary_prompts_are_not_addresses(analyzer: TextAnalyzer, text: str) -> None:
-    assert analyzer.find(text) == []
+    # 0.4 is where the bundled policies start to act on STREET_ADDRESS.
+    assert [h for h in analyzer.find(text) if h.score >= 0.4] == []
+
+
+def test_a_bare_street_line_needs_context_to_count(analyzer: TextAnalyzer) -> None:
+    block = "Ilse Määttä\n49 Masina\nBorlo"
+    (hit,) = analyzer.find(block)
+    assert block[hit.start : hit.end] == "49 Masina" and hit.score < 0.4
+    (hit,) = analyzer.find("My address:\n49 Masina")
+    assert hit.score >= 0.4
