@@ -144,8 +144,11 @@ class PixelGate:
         verdict: Verdict | None
         try:
             wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
-            loop = asyncio.get_running_loop()
-            verdict = await loop.run_in_executor(self._executor, gate.handle, adapter, wire)
+            if gate.inline_ok(wire):
+                verdict = gate.handle(adapter, wire)
+            else:
+                loop = asyncio.get_running_loop()
+                verdict = await loop.run_in_executor(self._executor, gate.handle, adapter, wire)
         except PixelGateError as e:
             verdict = self._reject(gate, adapter, e)
         except AuditSinkError:

@@ -25,6 +25,9 @@ from proxy.providers.routing import Router
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# Up to this size, with only cheap detectors, inspecting on the event loop costs less than
+# handing the request to a worker thread and back.
+_INLINE_MAX_BODY = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class Gate:
     @property
     def enforcing(self) -> bool:
         return self.policy.mode == "enforce"
+
+    def inline_ok(self, wire: WireRequest) -> bool:
+        return len(wire.body) <= _INLINE_MAX_BODY and all(d.cheap for d in self.pipeline.detectors)
 
     def route(self, host: str, port: int) -> ProviderAdapter | None:
         return self.router.match(host, port)

@@ -17,6 +17,8 @@ class Detector(ABC):
     """
 
     name: str = ""
+    # True when a small request costs less to inspect than a hand-off to a worker thread.
+    cheap: bool = False
 
     @abstractmethod
     def detect(self, request: ImageRequest) -> Sequence[Finding]: ...

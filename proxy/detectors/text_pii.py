@@ -140,12 +140,19 @@ class TextAnalyzer:
     because spaCy pipelines are not documented as thread-safe."""
 
     def __init__(
-        self, engine: AnalyzerEngine, language: str, entities: list[str] | None = None
+        self,
+        engine: AnalyzerEngine,
+        language: str,
+        entities: list[str] | None = None,
+        *,
+        light: bool = False,
     ) -> None:
         self._engine = engine
         self._language = language
         self._entities = entities  # None: every entity Presidio knows
         self._lock = threading.Lock()
+        # Tokenizer-only analysis (no neural pipeline) costs well under a millisecond.
+        self.light = light
 
     def find(self, text: str) -> list[TextHit]:
         if self._entities == []:
@@ -257,7 +264,7 @@ def build_text_analyzer(
         known = {e for r in registry.recognizers for e in r.supported_entities}
         wanted = sorted(entities & known)
     engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=[language])
-    return TextAnalyzer(engine, language, wanted)
+    return TextAnalyzer(engine, language, wanted, light=nlp is light)
 
 
 class TextPiiDetector(Detector):
@@ -267,6 +274,7 @@ class TextPiiDetector(Detector):
 
     def __init__(self, analyzer: TextAnalyzer) -> None:
         self.analyzer = analyzer
+        self.cheap = analyzer.light
 
     def detect(self, request: ImageRequest) -> list[Finding]:
         findings = []

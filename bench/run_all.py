@@ -1,0 +1,126 @@
+"""`make bench`: every benchmark in one run, a summary against our targets, bench/results.md.
+
+Runs bench/quality.py (leak rate, false positives) and bench/overhead.py (latency,
+throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer), each in
+its own process, and keeps their full output. Figures are from this machine and this run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(script: str, out: Path, *args: str) -> str:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(HERE / script), "--json", str(out), *args],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    took = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"{script} failed with exit code {result.returncode}")
+    print(f"# {script}: {took:.0f} s", file=sys.stderr)
+    return result.stdout
+
+
+def pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def summary(quality: dict[str, Any], overhead: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(figure, PixelGate, baseline from the same run, target) rows."""
+    leak = {side: quality["leak"][side]["headline"] for side in ("pixelgate", "diy")}
+    fp = quality["false_positives"]
+    lat, thr, mem = overhead["latency"], overhead["throughput"], overhead["memory"]
+    added = {n: lat[n]["prompt"]["p50"] - lat["direct"]["prompt"]["p50"] for n in lat}
+    rps32 = {n: thr[n]["prompt@32"]["rps"] for n in thr}
+    return [
+        (
+            "planted personal data reaching upstream (redact-everything policy)",
+            f"{pct(leak['pixelgate']['leaked'], leak['pixelgate']['planted']):.1f}%",
+            f"DIY Presidio peer {pct(leak['diy']['leaked'], leak['diy']['planted']):.1f}%",
+            "≤ 1%",
+        ),
+        (
+            "PartiPrompts not forwarded byte-for-byte (default policy)",
+            f"{100 * fp['pixelgate']['rate']:.1f}%",
+            f"DIY Presidio peer {100 * fp['diy']['rate']:.1f}%",
+            "≤ 2%",
+        ),
+        (
+            "added p50 latency, prompt-only request (vs direct)",
+            f"{added['pixelgate']:.2f} ms",
+            f"plain mitmproxy {added['mitmproxy']:.2f} ms, DIY {added['diy']:.2f} ms",
+            "≤ 10 ms",
+        ),
+        (
+            "throughput at concurrency 32, prompt-only",
+            f"{rps32['pixelgate']:.0f} rps = {pct(rps32['pixelgate'], rps32['mitmproxy']):.0f}%"
+            " of plain mitmproxy",
+            f"plain mitmproxy {rps32['mitmproxy']:.0f} rps, DIY {rps32['diy']:.0f} rps",
+            "≥ 50%",
+        ),
+        (
+            "proxy RSS after warm-up / after 5,000 requests",
+            f"{mem['pixelgate']['warm_mib']:.0f} / {mem['pixelgate']['after_mib']:.0f} MiB",
+            f"plain mitmproxy {mem['mitmproxy']['warm_mib']:.0f} / "
+            f"{mem['mitmproxy']['after_mib']:.0f} MiB",
+            "",
+        ),
+    ]
+
+
+def main() -> None:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        q_json, o_json = Path(tmp) / "quality.json", Path(tmp) / "overhead.json"
+        quality_text = run("quality.py", q_json)
+        overhead_text = run("overhead.py", o_json)
+        quality, overhead = json.loads(q_json.read_text()), json.loads(o_json.read_text())
+    rows = summary(quality, overhead)
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}"
+    head = ("figure", "PixelGate", "baseline (same run)", "target")
+    table = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
+    table += [f"| {' | '.join(row)} |" for row in rows]
+    took = time.perf_counter() - started
+    document = "\n".join(
+        [
+            "# PixelGate benchmark results",
+            "",
+            f"Run by `make bench` on {stamp}, {took / 60:.1f} minutes. These machines are",
+            "shared and noisy: compare ratios within a run, not absolute times across runs.",
+            "",
+            *table,
+            "",
+            "## Protection quality (bench/quality.py)",
+            "",
+            "```text",
+            quality_text.rstrip(),
+            "```",
+            "",
+            "## Overhead (bench/overhead.py)",
+            "",
+            "```text",
+            overhead_text.rstrip(),
+            "```",
+            "",
+        ]
+    )
+    (HERE / "results.md").write_text(document)
+    print("\n".join(table))
+    print(f"\n(full figures in {HERE / 'results.md'}; {took / 60:.1f} minutes)")
+
+
+if __name__ == "__main__":
+    main()

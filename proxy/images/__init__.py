@@ -1,0 +1,1 @@
+"""Uploaded images: decoding with limits, and redaction."""

@@ -1,0 +1,28 @@
+"""The decoded form of an uploaded image that every image detector shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """One upload, decoded once per request. Detectors read it and never modify it.
+
+    `index` is the image's position in `ImageRequest.images` (a finding's `part`);
+    `frames` are RGB, every frame of an animation; `metadata` maps a metadata block's
+    kind ("exif", "xmp", "iptc", "icc", "text:<key>", "comment") to its raw value.
+    """
+
+    index: int
+    format: str
+    width: int
+    height: int
+    frames: tuple[Image.Image, ...]
+    metadata: Mapping[str, bytes | str] = field(default_factory=lambda: MappingProxyType({}))
