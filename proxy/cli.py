@@ -7,8 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proxy import __version__
+
+if TYPE_CHECKING:
+    from proxy.model import Finding
+    from proxy.pipeline import Outcome, Pipeline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
     scan.add_argument("--image", action="append", default=[], metavar="FILE", help="an image")
+    scan.add_argument(
+        "--redact",
+        metavar="OUT",
+        help="with one --image: write it as PixelGate would forward it when redacting "
+        "(faces pixelated, PII text and codes covered, metadata stripped)",
+    )
     scan.add_argument("text", nargs="?", help="prompt text, or - to read standard input")
 
     policy = commands.add_parser("policy", help="policy tools")
@@ -52,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_proxy(args.policy, args.listen_host, args.listen_port, args.settings)
     if args.command == "scan":
-        return _scan(args.policy, args.image, args.text)
+        if args.redact and len(args.image) != 1:
+            print("pixelgate scan: --redact needs exactly one --image", file=sys.stderr)
+            return 2
+        return _scan(args.policy, args.image, args.text, args.redact)
     return _policy_check(args.file)
 
 
@@ -80,7 +94,9 @@ def _policy_check(path: str) -> int:
     return 0
 
 
-def _scan(policy_path: str | None, images: Sequence[str], text: str | None) -> int:
+def _scan(
+    policy_path: str | None, images: Sequence[str], text: str | None, redact_to: str | None = None
+) -> int:
     from proxy.detectors import build_detectors
     from proxy.errors import PolicyError, RequestRejected
     from proxy.model import Action, ImagePart, ImageRequest, TextPart
@@ -108,7 +124,10 @@ def _scan(policy_path: str | None, images: Sequence[str], text: str | None) -> i
         return 2
     request = ImageRequest("scan", "scan", (TextPart("text", text),) if text else (), parts)
     try:
-        outcome = Pipeline(policy, build_detectors(policy)).run(request)
+        pipeline = Pipeline(policy, build_detectors(policy))
+        outcome = pipeline.run(request)
+        if redact_to:
+            Path(redact_to).write_bytes(_redacted(pipeline, outcome))
     except RequestRejected as e:
         print(f"pixelgate scan: {e}", file=sys.stderr)
         return 2
@@ -119,19 +138,40 @@ def _scan(policy_path: str | None, images: Sequence[str], text: str | None) -> i
             "rule": decision.rule_id,
             "reasons": list(decision.reasons),
         },
-        "findings": [
-            {
-                "entity": f.entity,
-                "source": f.source.value,
-                "start": f.start,
-                "end": f.end,
-                "score": round(f.score, 3),
-            }
-            for f in outcome.findings
-        ],
+        "findings": [_finding_json(f) for f in outcome.findings],
     }
     print(json.dumps(report, indent=2))
     return 0 if decision.action is Action.ALLOW else 1
+
+
+def _finding_json(finding: Finding) -> dict[str, object]:
+    from proxy.model import Source
+
+    where: dict[str, object] = (
+        {"start": finding.start, "end": finding.end}
+        if finding.source is Source.PROMPT
+        else {"image": finding.part, "box": list(finding.box) if finding.box else None}
+    )
+    return {"entity": finding.entity, "source": finding.source.value, **where,
+            "score": round(finding.score, 3)}  # fmt: skip
+
+
+def _redacted(pipeline: Pipeline, outcome: Outcome) -> bytes:
+    """The image as redaction would forward it, whatever the decision: every image finding
+    that an acting rule matches is covered, and metadata is stripped."""
+    from proxy.images.redact import redact_image
+    from proxy.model import Action, Source
+
+    part = outcome.request.images[0]
+    if outcome.decision.action is Action.REDACT and outcome.forward is not None:
+        return outcome.forward.images[0].data
+    acting = [r for r in pipeline.policy.rules if r.action is not Action.ALLOW]
+    covered = [
+        f for f in outcome.findings
+        if f.source is not Source.PROMPT and any(r.matches(f) for r in acting)
+    ]  # fmt: skip
+    decoded = pipeline.decode_image(part, 0)
+    return redact_image(part.data, decoded, covered)
 
 
 if __name__ == "__main__":

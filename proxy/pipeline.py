@@ -12,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from proxy.detectors.base import Detector
+from proxy.detectors.images import ImageDecoder, ImageDetectorStage
 from proxy.errors import RequestTooLarge
-from proxy.model import Action, Decision, Finding, ImageRequest
+from proxy.images.model import DecodedImage
+from proxy.model import Action, Decision, Finding, ImagePart, ImageRequest
 from proxy.policy import Policy, decide, placeholder_for
 from proxy.redact import CannotRedact, redact_request
 
@@ -45,6 +47,11 @@ class Pipeline:
         self.policy = policy
         self.detectors = tuple(detectors)
         self.fallback_ready = fallback_ready
+        decoders = [d.decoder for d in self.detectors if isinstance(d, ImageDetectorStage)]
+        self._decoder = decoders[0] if decoders else ImageDecoder(policy.limits)
+
+    def decode_image(self, part: ImagePart, index: int) -> DecodedImage:
+        return self._decoder.decode(part, index)
 
     def check_limits(self, request: ImageRequest) -> None:
         limits = self.policy.limits
@@ -58,19 +65,27 @@ class Pipeline:
                 f"{len(request.images)} images exceed the policy limit of {limits.max_images}"
             )
 
-    def detect(self, request: ImageRequest, timings: dict[str, float]) -> list[Finding]:
+    def detect(
+        self, request: ImageRequest, timings: dict[str, float], *, until_blocked: bool = False
+    ) -> list[Finding]:
+        """Run the detectors in order (cheap first). With `until_blocked`, stop once the
+        findings so far already block: later, costlier detectors cannot change that."""
         findings: list[Finding] = []
         floor = self.policy.detection.min_score  # below it a finding is noise, not evidence
         for detector in self.detectors:
             started = time.perf_counter()
-            findings.extend(f for f in detector.detect(request) if f.score >= floor)
+            found = [f for f in detector.detect(request) if f.score >= floor]
             timings[detector.name] = timings.get(detector.name, 0.0) + _ms(started)
+            findings.extend(found)
+            if until_blocked and found:
+                if decide(self.policy, findings).action is Action.BLOCK:
+                    break
         return findings
 
     def run(self, request: ImageRequest) -> Outcome:
         self.check_limits(request)
         timings: dict[str, float] = {}
-        findings = self.detect(request, timings)
+        findings = self.detect(request, timings, until_blocked=True)
         decision = decide(self.policy, findings, fallback_ready=self.fallback_ready)
         forward: ImageRequest | None = request
         if decision.action is Action.REDACT:
@@ -90,7 +105,7 @@ class Pipeline:
         current, targets = request, decision.targets
         for _ in range(_REDACTION_PASSES):
             try:
-                current = redact_request(current, targets, placeholder)
+                current = redact_request(current, targets, placeholder, self.decode_image)
             except CannotRedact as e:
                 return None, _blocked(decision, f"redaction impossible: {e}")
             recheck = decide(self.policy, self.detect(current, timings), fallback_ready=False)

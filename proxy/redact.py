@@ -1,14 +1,19 @@
 """Rewrite the parts of a request that a redact decision covers.
 
-Only text is handled here; image redaction plugs in beside it. A target this module
-cannot redact raises `CannotRedact`, and the pipeline blocks instead of forwarding it.
+Text spans become placeholders; an image with findings is repainted and re-encoded by
+`proxy.images.redact` (metadata stripped). A target that cannot be redacted raises
+`CannotRedact`, and the pipeline blocks instead of forwarding it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from proxy.model import Finding, ImageRequest, Source, TextPart
+from proxy.images.model import DecodedImage
+from proxy.model import Finding, ImagePart, ImageRequest, Source, TextPart
+
+_TEXT_SOURCES = frozenset({Source.PROMPT})
+Decode = Callable[[ImagePart, int], DecodedImage]
 
 
 class CannotRedact(Exception):
@@ -41,15 +46,34 @@ def redact_text(text: str, findings: Iterable[Finding], placeholder: Callable[[s
 
 
 def redact_request(
-    request: ImageRequest, targets: Iterable[Finding], placeholder: Callable[[str], str]
+    request: ImageRequest,
+    targets: Iterable[Finding],
+    placeholder: Callable[[str], str],
+    decode: Decode | None = None,
 ) -> ImageRequest:
-    by_part: dict[int, list[Finding]] = {}
+    texts: dict[int, list[Finding]] = {}
+    images: dict[int, list[Finding]] = {}
     for finding in targets:
-        if finding.source is not Source.PROMPT:
-            raise CannotRedact(f"no redactor for findings from {finding.source.value}")
-        by_part.setdefault(finding.part, []).append(finding)
+        (texts if finding.source in _TEXT_SOURCES else images).setdefault(finding.part, []).append(
+            finding
+        )
+    if images and decode is None:
+        raise CannotRedact("no image redactor is available")
     prompts = tuple(
-        TextPart(p.ref, redact_text(p.text, by_part[i], placeholder), p.role) if i in by_part else p
+        TextPart(p.ref, redact_text(p.text, texts[i], placeholder), p.role) if i in texts else p
         for i, p in enumerate(request.prompts)
     )
-    return request.with_prompts(prompts)
+    parts = list(request.images)
+    for index, found in images.items():
+        if not 0 <= index < len(parts):
+            raise CannotRedact("an image finding points at no image")
+        assert decode is not None
+        parts[index] = _redacted_image(parts[index], index, found, decode)
+    return ImageRequest(request.provider, request.operation, prompts, tuple(parts), request.params)
+
+
+def _redacted_image(part: ImagePart, index: int, found: list[Finding], decode: Decode) -> ImagePart:
+    from proxy.images.redact import redact_image
+
+    data = redact_image(part.data, decode(part, index), found)
+    return ImagePart(part.ref, data, part.filename, part.content_type, part.role)

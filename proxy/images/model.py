@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class DecodedImage:
     """One upload, decoded once per request. Detectors read it and never modify it.
 
+    Pixels are as stored in the file (no EXIF orientation applied), and every finding's
+    `box` is in these coordinates, so that redaction paints where detection looked.
     `index` is the image's position in `ImageRequest.images` (a finding's `part`);
     `frames` are RGB, every frame of an animation; `metadata` maps a metadata block's
     kind ("exif", "xmp", "iptc", "icc", "text:<key>", "comment") to its raw value.

@@ -1,6 +1,6 @@
 """The policy engine: load a YAML policy, and decide what to do with a request's findings."""
 
-from proxy.policy.decide import acted_entities, decide
+from proxy.policy.decide import acted_entities, acts_on, decide
 from proxy.policy.loader import (
     bundled_policy_names,
     bundled_policy_path,
@@ -39,6 +39,7 @@ __all__ = [
     "Redaction",
     "Rule",
     "acted_entities",
+    "acts_on",
     "bundled_policy_names",
     "bundled_policy_path",
     "decide",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from proxy.model import Action, Decision, Finding
+from proxy.model import Action, Decision, Finding, Source
 from proxy.policy.schema import ANY_ENTITY, DEFAULT_RULE_ID, Policy, Rule
 
 # (rule id, action, the findings it matched)
@@ -98,3 +98,16 @@ def acted_entities(policy: Policy) -> frozenset[str] | None:
     if any(ANY_ENTITY in rule.entities for rule in acting):
         return None
     return frozenset(entity for rule in acting for entity in rule.entities)
+
+
+def acts_on(policy: Policy, source: Source, entities: frozenset[str] | None = None) -> bool:
+    """Whether any finding from `source` (of one of `entities`, None: any) could change a
+    decision: a detector that cannot is not worth running."""
+    if policy.default_action is not Action.ALLOW:
+        return True
+    for rule in policy.rules:
+        if rule.action is Action.ALLOW or source not in rule.sources:
+            continue
+        if entities is None or ANY_ENTITY in rule.entities or entities & set(rule.entities):
+            return True
+    return False

@@ -112,6 +112,10 @@ class Limits:
     max_body_bytes: int = 64 * 1024 * 1024
     max_prompt_chars: int = 100_000
     max_images: int = 16
+    # Decoded pixels per image (frame 0) and frames per animation: a few KB of PNG can
+    # claim gigabytes of pixels.
+    max_image_pixels: int = 40_000_000
+    max_image_frames: int = 100
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,8 @@ class LimitsFile(_File):
     max_body_bytes: PositiveInt = Limits.max_body_bytes
     max_prompt_chars: PositiveInt = Limits.max_prompt_chars
     max_images: PositiveInt = Limits.max_images
+    max_image_pixels: PositiveInt = Limits.max_image_pixels
+    max_image_frames: PositiveInt = Limits.max_image_frames
 
 
 class DetectionFile(_File):

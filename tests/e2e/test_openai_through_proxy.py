@@ -6,13 +6,19 @@ import gzip
 import json
 import ssl
 from collections.abc import Iterator
-from email.parser import BytesParser
-from email.policy import HTTP
 
 import httpx
 import openai
 import pytest
-from helpers.e2e import PNG_1x1, Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import (
+    PNG_1x1,
+    Proxy,
+    Upstream,
+    multipart_fields,
+    policy_text,
+    start_proxy,
+    stop_proxy,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,16 +55,6 @@ def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
     upstream.clear()
     with proxy.openai_client(upstream) as c:
         yield c
-
-
-def multipart_fields(received_body: bytes, content_type: str) -> dict[str, bytes]:
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + received_body
-    )
-    return {
-        part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-        for part in message.iter_parts()
-    }
 
 
 def test_clean_prompt_arrives_byte_for_byte(proxy: Proxy, upstream: Upstream) -> None:

@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -279,3 +281,13 @@ def policy_text(upstream: Upstream, body: str) -> str:
 providers: {{openai: {{hosts: ["localhost:{upstream.port}"]}}}}
 audit: {{path: audit.jsonl}}
 {body}"""
+
+
+def multipart_fields(received_body: bytes, content_type: str) -> dict[str, bytes]:
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + received_body
+    )
+    return {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+        for part in message.iter_parts()
+    }

@@ -1,0 +1,95 @@
+"""Image detectors inside the pipeline: decode once, inspect each upload once.
+
+Each `ImageDetector` is wrapped as a pipeline `Detector`, so the pipeline times it, orders
+it (cheap ones first) and stops early when the decision can no longer change. Uploads are
+identified by a hash of their bytes: the decoded image is shared between the detectors of
+one request, and findings are remembered for repeated uploads of the same image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Generic, TypeVar
+
+from proxy.detectors.base import Detector
+from proxy.detectors.image_base import ImageDetector
+from proxy.images.model import DecodedImage
+from proxy.model import Finding, ImagePart, ImageRequest
+from proxy.policy import Limits
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):  # noqa: UP046 - PEP 695 syntax needs Python 3.12
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def digest(part: ImagePart) -> str:
+    return hashlib.sha256(part.data).hexdigest()
+
+
+class ImageDecoder:
+    """Decodes uploads within the policy's limits; the last few stay decoded."""
+
+    def __init__(self, limits: Limits, keep: int = 4) -> None:
+        self.limits = limits
+        self._decoded: _Lru[tuple[str, int], DecodedImage] = _Lru(keep)
+
+    def decode(self, part: ImagePart, index: int) -> DecodedImage:
+        from proxy.images.decode import decode_image
+
+        key = (digest(part), index)
+        image = self._decoded.get(key)
+        if image is None:
+            image = decode_image(
+                part.data,
+                index,
+                max_pixels=self.limits.max_image_pixels,
+                max_frames=self.limits.max_image_frames,
+                declared_type=part.content_type,
+            )
+            self._decoded.put(key, image)
+        return image
+
+
+class ImageDetectorStage(Detector):
+    """One image detector over every image of a request."""
+
+    def __init__(self, inner: ImageDetector, decoder: ImageDecoder, remember: int = 512) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.decoder = decoder
+        self._seen: _Lru[str, tuple[Finding, ...]] = _Lru(remember)
+
+    def detect(self, request: ImageRequest) -> Sequence[Finding]:
+        findings: list[Finding] = []
+        for index, part in enumerate(request.images):
+            key = digest(part)
+            known = self._seen.get(key)
+            if known is None:
+                known = tuple(self.inner.detect_image(self.decoder.decode(part, index)))
+                self._seen.put(key, known)
+            findings.extend(replace(f, part=index) for f in known)
+        return findings

