@@ -23,6 +23,7 @@ from proxy.gate import Gate, Verdict
 from proxy.policy import Policy, bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
+from proxy.quiet import silence_content_loggers
 
 log = logging.getLogger("pixelgate")
 
@@ -45,6 +46,7 @@ class PixelGate:
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixelgate")
 
     def load(self, loader: Loader) -> None:
+        silence_content_loggers()
         loader.add_option(
             "pixelgate_policy",
             str,

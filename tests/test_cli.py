@@ -81,3 +81,26 @@ def test_run_rejects_unknown_mitmproxy_options(tmp_path: Path) -> None:
     result = pixelgate("run", "--listen-port", "0", "--set", "no_such_option=1",
                        "--set", f"confdir={tmp_path / 'conf'}")  # fmt: skip
     assert result.returncode == 2 and "no_such_option" in result.stderr
+
+
+def test_scan_an_image_reports_boxes_and_writes_the_redacted_image(tmp_path: Path) -> None:
+    from helpers.images import astronaut, encode, with_gps
+    from PIL import Image
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(with_gps(astronaut()))
+    out = tmp_path / "redacted.jpg"
+    result = pixelgate("scan", "--image", str(photo), "--redact", str(out))
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    by_entity = {f["entity"]: f for f in report["findings"]}
+    assert by_entity["FACE"]["image"] == 0 and len(by_entity["FACE"]["box"]) == 4
+    assert by_entity["GPS_LOCATION"]["source"] == "metadata"
+    redacted = Image.open(out)
+    assert redacted.format == "JPEG" and redacted.size == (512, 512)
+    assert len(redacted.getexif()) == 0
+    assert encode(redacted) != encode(astronaut())
+
+
+def test_scan_redact_needs_exactly_one_image(tmp_path: Path) -> None:
+    assert pixelgate("scan", "--redact", str(tmp_path / "x.png"), "text").returncode == 2

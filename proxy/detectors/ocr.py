@@ -7,7 +7,6 @@ What the OCR reads lives only in local variables: it is never logged, stored or 
 
 from __future__ import annotations
 
-import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ import numpy as np
 from proxy.detectors.image_base import ImageDetector
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
+from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -82,7 +82,7 @@ class RapidOcrEngine(OcrEngine):
         }
         engine = RapidOCR(params=params)
         # RapidOCR() resets its logger's level from the config; silence it after that.
-        silence_rapidocr_logs()
+        silence_content_loggers()  # building the engine reset its logger
         return engine
 
     def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
@@ -101,13 +101,6 @@ class RapidOcrEngine(OcrEngine):
 def _quad(points: Any) -> Quad:
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (tuple(map(float, p)) for p in points[:4])
     return (x0, y0), (x1, y1), (x2, y2), (x3, y3)
-
-
-def silence_rapidocr_logs() -> None:
-    # Its warnings can carry library messages; none may reach a handler, at any level.
-    logger = logging.getLogger(RapidOcrEngine.LOGGER)
-    logger.setLevel(logging.CRITICAL + 1)
-    logger.propagate = False
 
 
 def _lerp(p: Point, q: Point, t: float) -> Point:

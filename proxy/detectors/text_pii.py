@@ -1,13 +1,12 @@
 """Personal data in text: Presidio's AnalyzerEngine over a real spaCy model.
 
 The spaCy model is named explicitly and loaded from an installed package or a folder, so
-Presidio never tries to download anything. Presidio's own loggers are silenced: some of its
-recognizers log the text they looked at, and nothing may write content to a log.
+Presidio never tries to download anything. Presidio's own loggers are silenced (see
+proxy.quiet): some of its recognizers log the text they looked at.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -22,6 +21,7 @@ from proxy.detectors.numbers import card_recognizer, phone_recognizer
 from proxy.model import Finding, ImageRequest, Source
 from proxy.normalize import normalize
 from proxy.policy import CustomRecognizer
+from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 # tldextract (used by the email and URL recognizers) otherwise fetches the public suffix list.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-_PRESIDIO_LOGGERS = ("presidio-analyzer", "decision_process")
 
 # Our recognizers beside Presidio's predefined ones: an explicit tuple, in this order.
 EXTRA_RECOGNIZERS = (
@@ -61,13 +60,6 @@ def _import_nlp_libraries() -> None:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-
-
-def silence_presidio_logs() -> None:
-    for name in _PRESIDIO_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.CRITICAL + 1)
-        logger.propagate = False
 
 
 @dataclass(frozen=True)
@@ -241,8 +233,8 @@ def build_text_analyzer(
     `entities` limits the search to what the policy acts on (None: everything). The spaCy
     model is loaded only when one of them needs named-entity recognition.
     """
+    silence_content_loggers()  # before the imports: Presidio logs while it loads
     _import_nlp_libraries()
-    silence_presidio_logs()
     _require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 

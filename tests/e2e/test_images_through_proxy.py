@@ -126,3 +126,20 @@ def test_bad_images_get_clear_errors_and_the_proxy_keeps_serving(
     assert upstream.received == []
     client.images.edit(image=("ok.png", encode(landscape()), "image/png"), prompt="a lake")
     assert len(upstream.received) == 1
+
+
+def test_reroute_for_images_falls_back_as_the_policy_says(proxy: Proxy) -> None:
+    # The faces rule asks for reroute; with no local model the policy redacts instead, and
+    # the audit event says so.
+    events = [e for e in proxy.events() if e["rule"] == "faces"]
+    assert events and events[0]["action"] == "redact"
+    assert any("fallback" in reason for reason in events[0]["reasons"])
+    assert events[0]["findings"]["face"]["FACE"] == 1
+
+
+def test_nothing_read_from_images_lands_in_any_file(proxy: Proxy) -> None:
+    # Runs last: OCR text, code payloads and EXIF values must appear nowhere the proxy wrote.
+    for path in proxy.written_files():
+        data = path.read_bytes()
+        for value in (b"jane.doe@example.org", b"4111 1111", b"SN-0042-7788", b"Visitor badge"):
+            assert value not in data, f"{value!r} found in {path.name}"
