@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from proxy.detectors.patterns import pattern_recognizer
+
 ENTITY = "STREET_ADDRESS"
 
 _SUFFIX = (
@@ -86,14 +88,6 @@ CONTEXT = (
 
 
 def street_address_recognizer(language: str) -> Any:
-    """A Presidio PatternRecognizer for STREET_ADDRESS (built lazily: Presidio is heavy)."""
-    from presidio_analyzer import Pattern, PatternRecognizer
-
-    return PatternRecognizer(
-        supported_entity=ENTITY,
-        name="StreetAddressRecognizer",
-        supported_language=language,
-        patterns=[Pattern(name, regex, score) for name, regex, score in PATTERNS],
-        context=list(CONTEXT),
-        global_regex_flags=re.DOTALL | re.MULTILINE,
+    return pattern_recognizer(
+        ENTITY, "StreetAddressRecognizer", language, PATTERNS, CONTEXT, re.DOTALL | re.MULTILINE
     )

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from proxy.detectors.patterns import pattern_recognizer
+
 ENTITY = "PERSON"
 
 _NAME = r"\p{Lu}[\p{Ll}'’-]+(?:[ \t]+\p{Lu}[\p{Ll}'’-]+){0,2}"
@@ -40,15 +42,7 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
 
 
 def person_cue_recognizer(language: str) -> Any:
-    from presidio_analyzer import Pattern, PatternRecognizer
-
-    return PatternRecognizer(
-        supported_entity=ENTITY,
-        name="PersonCueRecognizer",
-        supported_language=language,
-        patterns=[Pattern(name, regex, score) for name, regex, score in PATTERNS],
-        global_regex_flags=re.MULTILINE,
-    )
+    return pattern_recognizer(ENTITY, "PersonCueRecognizer", language, PATTERNS, (), re.MULTILINE)
 
 
 def propagate_names(

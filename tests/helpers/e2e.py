@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -200,15 +201,8 @@ def start_proxy(
         command, cwd=workdir, stdout=stdout.open("wb"), stderr=stderr.open("wb"), env=env
     )
     proxy = Proxy(port, workdir, confdir, workdir / "audit.jsonl", stdout, stderr, process)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"proxy exited: {stderr.read_text()} {stdout.read_text()}")
-        if proxy.ca.exists() and _accepts(port):
-            return proxy
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("proxy did not start in time")
+    _wait_until_serving(process, proxy.ca, port, lambda: stderr.read_text() + stdout.read_text())
+    return proxy
 
 
 @dataclass
@@ -251,15 +245,23 @@ def start_mitmdump(workdir: Path, upstream: Upstream, *scripts: Path) -> Mitmdum
     log = (workdir / "mitmdump.log").open("wb")
     process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     handle = Mitmdump(port, confdir / "mitmproxy-ca-cert.pem", process)
+    _wait_until_serving(process, handle.ca, port, (workdir / "mitmdump.log").read_text)
+    return handle
+
+
+def _wait_until_serving(
+    process: subprocess.Popen[bytes], ca: Path, port: int, output: Callable[[], str]
+) -> None:
+    """Until the process has written its CA and accepts connections (90 s at most)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"mitmdump exited: {(workdir / 'mitmdump.log').read_text()}")
-        if handle.ca.exists() and _accepts(port):
-            return handle
+            raise RuntimeError(f"{process.args[0]} exited: {output()}")
+        if ca.exists() and _accepts(port):
+            return
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError("mitmdump did not start in time")
+    raise RuntimeError(f"{process.args[0]} did not start in time")
 
 
 def _accepts(port: int) -> bool:
