@@ -146,9 +146,8 @@ class PixelGate:
         verdict: Verdict | None
         try:
             wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
-            if gate.inline_ok(wire):
-                verdict = gate.handle(adapter, wire)
-            else:
+            verdict = gate.handle(adapter, wire, cheap_only=True)
+            if verdict is None:
                 loop = asyncio.get_running_loop()
                 verdict = await loop.run_in_executor(self._executor, gate.handle, adapter, wire)
         except PixelGateError as e:

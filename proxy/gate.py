@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
+from proxy.detectors.images import ImageDetectorStage
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
 from proxy.model import Action, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
@@ -25,9 +26,9 @@ from proxy.providers.routing import Router
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-# Up to this size, with only cheap detectors, inspecting on the event loop costs less than
-# handing the request to a worker thread and back.
-_INLINE_MAX_BODY = 16 * 1024
+# Up to this much text, with no image and only cheap text detectors, inspecting on the
+# event loop costs less than handing the request to a worker thread and back.
+_INLINE_MAX_CHARS = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,22 @@ class Gate:
     def enforcing(self) -> bool:
         return self.policy.mode == "enforce"
 
-    def inline_ok(self, wire: WireRequest) -> bool:
-        return len(wire.body) <= _INLINE_MAX_BODY and all(d.cheap for d in self.pipeline.detectors)
+    def _cheap(self, request: ImageRequest) -> bool:
+        """Small text-only work: cheaper on the event loop than a hand-off to a thread."""
+        if request.images or sum(len(p.text) for p in request.prompts) > _INLINE_MAX_CHARS:
+            return False
+        return all(
+            d.cheap for d in self.pipeline.detectors if not isinstance(d, ImageDetectorStage)
+        )
 
     def route(self, host: str, port: int) -> ProviderAdapter | None:
         return self.router.match(host, port)
 
-    def handle(self, adapter: ProviderAdapter, wire: WireRequest) -> Verdict:
+    def handle(
+        self, adapter: ProviderAdapter, wire: WireRequest, *, cheap_only: bool = False
+    ) -> Verdict | None:
+        """The verdict for one request. With `cheap_only`, None (and nothing audited) when
+        the request turns out to need costly work: call again off the event loop."""
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         if wire.method.upper() in _BODYLESS_METHODS and not wire.body:
@@ -76,6 +86,8 @@ class Gate:
             )
         try:
             parsed = adapter.parse(wire)
+            if cheap_only and not self._cheap(parsed):
+                return None
             outcome = self.pipeline.run(parsed)
             body = self._rewrite(adapter, wire, outcome)
         except PixelGateError as e:
