@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 import proxy
 from proxy.errors import PolicyError
 from proxy.model import Action, Source
+from proxy.policy.fileformat import PolicyFile
 from proxy.policy.schema import (
     AuditSettings,
     CustomRecognizer,
@@ -30,7 +31,6 @@ from proxy.policy.schema import (
     Limits,
     Pattern,
     Policy,
-    PolicyFile,
     Redaction,
     Rule,
 )
