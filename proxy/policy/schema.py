@@ -1,8 +1,7 @@
-"""The policy: immutable values for the rest of PixelGate, and the YAML file format (v1).
+"""The policy as immutable values, which is all the rest of PixelGate sees.
 
-Everything outside `proxy.policy` sees only the frozen dataclasses. The pydantic models
-(`PolicyFile` and its parts) exist to validate a file with `extra="forbid"`, so a misspelt key
-is an error rather than a silently ignored setting; `to_policy()` turns them into values.
+The YAML file format that produces them (pydantic models with `extra="forbid"`) lives in
+`proxy.policy.fileformat`; the loader turns a validated file into these values.
 """
 
 from __future__ import annotations
