@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in one run, a summary against our targets, bench/results.md.
 
-Runs bench/quality.py (leak rate, false positives) and bench/overhead.py (latency,
-throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer), each in
+Runs bench/quality.py (leak rate, false positives), bench/overhead.py (latency,
+throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer) and
+bench/images.py (image inspection speed, face recall, PII recall in rendered text), each in
 its own process, and keeps their full output. Figures are from this machine and this run.
 """
 
@@ -38,7 +39,9 @@ def pct(part: float, whole: float) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def summary(quality: dict[str, Any], overhead: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def summary(
+    quality: dict[str, Any], overhead: dict[str, Any], images: dict[str, Any] | None = None
+) -> list[tuple[str, str, str, str]]:
     """(figure, PixelGate, baseline from the same run, target) rows."""
     leak = {side: quality["leak"][side]["headline"] for side in ("pixelgate", "diy")}
     fp = quality["false_positives"]
@@ -78,6 +81,35 @@ def summary(quality: dict[str, Any], overhead: dict[str, Any]) -> list[tuple[str
             f"{mem['mitmproxy']['after_mib']:.0f} MiB",
             "",
         ),
+        *(image_rows(images) if images else []),
+    ]
+
+
+def image_rows(images: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """bench/images.py's rows: face recall, text-PII recall in images, inspection time."""
+    faces, text, speed = images["faces"], images["text"], images["speed"]
+    fp = text["false_positives"]
+    total, stage = speed["inspect_ms"]["total"], speed["inspect_ms"]
+    return [
+        (
+            f"faces found in composite photos ({faces['faces']}: LFW 24-120 px + astronaut)",
+            f"{100 * faces['recall']:.1f}%",
+            f"{faces['fp_per_image']:.2f} false positives per image",
+            "",
+        ),
+        (
+            f"PII found in text rendered in images ({text['values']} emails, phones, cards, IBANs)",
+            f"{100 * text['recall']:.1f}%",
+            f"clean images flagged: {fp['flagged']} of {fp['images']}",
+            "",
+        ),
+        (
+            "inspection time, 1024x1024 photo with face and text (p50 / p99)",
+            f"{total['p50']:.0f} / {total['p99']:.0f} ms",
+            f"faces {stage['faces']['p50']:.0f} ms, OCR {stage['ocr']['p50']:.0f} ms (p50); "
+            f"cache hit {speed['cache_hit_detect_ms']['p50']:.1f} ms",
+            "",
+        ),
     ]
 
 
@@ -85,10 +117,13 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         q_json, o_json = Path(tmp) / "quality.json", Path(tmp) / "overhead.json"
+        i_json = Path(tmp) / "images.json"
         quality_text = run("quality.py", q_json)
         overhead_text = run("overhead.py", o_json)
+        images_text = run("images.py", i_json)
         quality, overhead = json.loads(q_json.read_text()), json.loads(o_json.read_text())
-    rows = summary(quality, overhead)
+        images = json.loads(i_json.read_text())
+    rows = summary(quality, overhead, images)
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}"
     head = ("figure", "PixelGate", "baseline (same run)", "target")
     table = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
@@ -113,6 +148,12 @@ def main() -> None:
             "",
             "```text",
             overhead_text.rstrip(),
+            "```",
+            "",
+            "## Images (bench/images.py)",
+            "",
+            "```text",
+            images_text.rstrip(),
             "```",
             "",
         ]

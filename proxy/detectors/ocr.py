@@ -129,26 +129,29 @@ def reading_order(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
     return [sorted(row, key=lambda ln: min(x for x, _ in ln.box)) for row in rows]
 
 
-def _separator(left: str, right: str, same_row: bool) -> str:
+def _separator(left: str, right: str, same_row: bool, glue_digit_rows: bool) -> str:
     # Glue what one entity split: "john.smith@" + "acme.com", or a card's digit groups
     # wrapped onto the next line ("\n" would end the card and phone patterns there).
     if left[-1:] in _GLUE or right[:1] in _GLUE:
         return ""
-    if left[-1:].isdigit() and right[:1].isdigit():
+    if glue_digit_rows and left[-1:].isdigit() and right[:1].isdigit():
         return " "
     return " " if same_row else "\n"
 
 
-def join_lines(rows: Sequence[Sequence[OcrLine]]) -> tuple[str, list[tuple[int, int] | None]]:
+def join_lines(
+    rows: Sequence[Sequence[OcrLine]], glue_digit_rows: bool = True
+) -> tuple[str, list[tuple[int, int] | None]]:
     """One text for the analyzer, and for each character its (box index, offset in box),
-    or None for a separator. Box indices count boxes in reading order."""
+    or None for a separator. Box indices count boxes in reading order. With
+    `glue_digit_rows`, a row ending in a digit runs on into a row starting with one."""
     parts: list[str] = []
     owner: list[tuple[int, int] | None] = []
     flat = [(line, r) for r, row in enumerate(rows) for line in row]
     for i, (line, r) in enumerate(flat):
         if i:
             prev, prev_r = flat[i - 1]
-            sep = _separator(prev.text, line.text, prev_r == r)
+            sep = _separator(prev.text, line.text, prev_r == r, glue_digit_rows)
             parts.append(sep)
             owner.extend([None] * len(sep))
         parts.append(line.text)
@@ -199,8 +202,24 @@ class OcrDetector(ImageDetector):
             return []
         rows = reading_order(lines)
         boxes = [line for row in rows for line in row]
-        text, owner = join_lines(rows)
-        findings: list[Finding] = []
+        findings: dict[tuple[str, tuple[int, int, int, int]], Finding] = {}
+        # Gluing digit rows finds a card wrapped over two lines but can hide a phone number
+        # on a line of its own under a card: read both ways, keep both sets of findings.
+        glued, apart = join_lines(rows, True), join_lines(rows, False)
+        for text, owner in (glued, apart) if glued[0] != apart[0] else (glued,):
+            self._map_hits(text, owner, boxes, scale, image, findings)
+        return list(findings.values())
+
+    def _map_hits(
+        self,
+        text: str,
+        owner: Sequence[tuple[int, int] | None],
+        boxes: Sequence[OcrLine],
+        scale: float,
+        image: DecodedImage,
+        findings: dict[tuple[str, tuple[int, int, int, int]], Finding],
+    ) -> None:
+        width, height = image.frames[0].size
         for hit in self._analyzer.find(text):
             spans: dict[int, tuple[int, int]] = {}  # box index -> first, last character
             for slot in owner[hit.start : hit.end]:
@@ -210,8 +229,9 @@ class OcrDetector(ImageDetector):
                     spans[i] = (min(first, k), max(last, k))
             for i, (first, last) in sorted(spans.items()):
                 rect = to_rect(sub_box(boxes[i], first, last), scale, width, height)
-                findings.append(
-                    Finding(
+                known = findings.get((hit.entity, rect))
+                if known is None or known.score < hit.score:
+                    findings[(hit.entity, rect)] = Finding(
                         hit.entity,
                         Source.IMAGE_TEXT,
                         hit.score,
@@ -219,5 +239,3 @@ class OcrDetector(ImageDetector):
                         box=rect,
                         recognizer=hit.recognizer,
                     )
-                )
-        return findings

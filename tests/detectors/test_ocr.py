@@ -140,6 +140,16 @@ def test_card_number_wrapped_over_two_lines_is_found_on_both(detector: OcrDetect
     assert any(overlaps(b, top) for b in boxes) and any(overlaps(b, bottom) for b in boxes)
 
 
+def test_a_phone_line_above_a_card_line_yields_both(detector: OcrDetector) -> None:
+    # Gluing digit rows (for wrapped cards) once hid the phone number in this layout.
+    img = Image.new("RGB", (460, 130), "white")
+    phone = draw(img, (20, 15), "(212) 555-0123", "DejaVuSans.ttf", 30, "black")
+    card = draw(img, (20, 70), "4539 1488 0343 6467", "DejaVuSans.ttf", 30, "black")
+    found = list(detector.detect_image(decoded(img)))
+    assert any(f.box and overlaps(f.box, phone) for f in of(found, "PHONE_NUMBER"))
+    assert any(f.box and overlaps(f.box, card) for f in of(found, "CREDIT_CARD"))
+
+
 def test_clean_photo_has_no_findings(detector: OcrDetector) -> None:
     assert list(detector.detect_image(decoded(astronaut()))) == []
 
