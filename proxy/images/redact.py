@@ -8,8 +8,11 @@ with solid black. Anything it cannot do raises `CannotRedact`, so the pipeline b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,8 +31,11 @@ _FACE_BLOCKS = 8
 _MIN_BLOCK = 8
 # Uniform noise on each block mean: a model matching against candidate photos pixelated the
 # same way (the known attack on mosaics) no longer gets exact block values to compare.
-# Unseeded on purpose: a seed derived from anything public could be subtracted.
+# Seeded by an HMAC of the upload under a key made at start-up: nothing public to subtract,
+# yet the same upload redacts to the same bytes within a process, so its re-inspection hits
+# the cache and repeated uploads stay repeatable.
 _FACE_NOISE = 12
+_NOISE_KEY = os.urandom(32)
 _TEXT_PAD = 3
 # Finder patterns sit at the code's corners: overshoot a little so no partial pattern survives.
 _CODE_PAD = 4
@@ -58,12 +64,14 @@ def redact_image(data: bytes, image: DecodedImage, findings: Sequence[Finding]) 
     # Boxes are in frame-0 coordinates and go on every frame: enough for the short, mostly
     # still animations people upload; a face that moves out of its box is a known gap.
     arrays = [np.array(f.convert("RGB") if f.mode == "L" else f) for f in frames]
+    seed = hmac.new(_NOISE_KEY, data, hashlib.sha256).digest()
+    rng = np.random.default_rng(int.from_bytes(seed[:16], "big"))
     for f in sorted(findings, key=lambda f: f.source is not Source.FACE):
         if f.box is None:
             continue  # metadata and the like: stripping below covers them
         for a in arrays:
             if f.source is Source.FACE:
-                _pixelate(a, _pad(f.box, a, pad_frac=_FACE_PAD))
+                _pixelate(a, _pad(f.box, a, pad_frac=_FACE_PAD), rng)
             else:
                 # Text, codes, and any other boxed source: a solid fill leaves nothing to read.
                 pad = _CODE_PAD if f.source is Source.CODE else _TEXT_PAD
@@ -154,7 +162,9 @@ def _pad(
     return x0, y0, x1, y1
 
 
-def _pixelate(a: np.ndarray[Any, Any], region: tuple[int, int, int, int]) -> None:
+def _pixelate(
+    a: np.ndarray[Any, Any], region: tuple[int, int, int, int], rng: np.random.Generator
+) -> None:
     """Replace the region's colour channels with noisy block means, in place.
 
     Each block keeps only one colour, so the detail inside it is gone from the bytes, not
@@ -162,7 +172,6 @@ def _pixelate(a: np.ndarray[Any, Any], region: tuple[int, int, int, int]) -> Non
     """
     x0, y0, x1, y1 = region
     block = max(_MIN_BLOCK, math.ceil(max(x1 - x0, y1 - y0) / _FACE_BLOCKS))
-    rng = np.random.default_rng()
     for by in range(y0, y1, block):
         for bx in range(x0, x1, block):
             cell = a[by : min(by + block, y1), bx : min(bx + block, x1), :3]

@@ -242,3 +242,15 @@ def test_transparent_gif_pixels_stay_transparent() -> None:
     out = Image.open(io.BytesIO(_redact(data, _face((40, 12, 30, 35)))))
     alpha = np.array(out.convert("RGBA"))[..., 3]
     assert not alpha[:20, :20].any() and alpha[20:, 20:].all()
+
+
+def test_the_same_upload_redacts_to_the_same_bytes() -> None:
+    # Repeatable within a process: a repeated upload's re-inspection hits the cache.
+    from helpers.images import astronaut, encode
+
+    from proxy.images.decode import decode_image
+
+    data = encode(astronaut())
+    image = decode_image(data, 0, max_pixels=10**8)
+    face = [Finding("FACE", Source.FACE, 0.99, part=0, box=(182, 60, 87, 115))]
+    assert redact_image(data, image, face) == redact_image(data, image, face)
