@@ -23,6 +23,7 @@ from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+    from PIL import Image
 
     from proxy.detectors.text_pii import TextAnalyzer
 
@@ -192,7 +193,16 @@ class OcrDetector(ImageDetector):
     def detect_image(self, image: DecodedImage) -> Sequence[Finding]:
         if not image.frames:
             return []
-        frame = image.frames[0].convert("RGB")
+        found = {(f.entity, f.box): f for f in self._read(image, image.frames[0])}
+        if image.flattened is not None:
+            # Black text on a transparent background is black on black in the stored colours.
+            for f in self._read(image, image.flattened):
+                found.setdefault((f.entity, f.box), f)
+        return list(found.values())
+
+    def _read(self, image: DecodedImage, source: Image.Image) -> list[Finding]:
+        """Findings for the text in `source` (frame 0, or frame 0 on white)."""
+        frame = source.convert("RGB")
         width, height = frame.size
         scale = min(1.0, MAX_SIDE / max(width, height, 1))
         if scale < 1.0:

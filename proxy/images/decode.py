@@ -148,6 +148,7 @@ def _decode(data: bytes, index: int, kind: str, max_pixels: int, max_frames: int
     metadata: dict[str, bytes | str] = {}
     comments: list[bytes] = []
     total = 0
+    flattened: Image.Image | None = None
     for n in range(n_frames):
         if n:
             img.seek(n)
@@ -157,6 +158,8 @@ def _decode(data: bytes, index: int, kind: str, max_pixels: int, max_frames: int
             raise _frames_over_budget(index, max_pixels)
         img.load()
         frames.append(_to_rgb(img))
+        if n == 0:
+            flattened = _on_white(img)
         comment = img.info.get("comment")
         if kind == "GIF" and isinstance(comment, bytes) and comment not in comments:
             comments.append(comment)  # each GIF frame may carry its own comment
@@ -166,7 +169,7 @@ def _decode(data: bytes, index: int, kind: str, max_pixels: int, max_frames: int
         metadata["comment"] = b"\n".join(comments)
     width, height = frames[0].size
     fmt = "JPEG" if img.format == "MPO" else kind
-    return DecodedImage(index, fmt, width, height, tuple(frames), metadata)
+    return DecodedImage(index, fmt, width, height, tuple(frames), metadata, flattened)
 
 
 def _frames_over_budget(index: int, max_pixels: int) -> RequestTooLarge:
@@ -204,6 +207,15 @@ def _to_rgb(frame: Image.Image) -> Image.Image:
     # Alpha is dropped, not composited: the colours under transparent pixels reach the
     # upstream too, so they are what a detector must see.
     return frame.convert("RGB")
+
+
+def _on_white(frame: Image.Image) -> Image.Image | None:
+    """Frame composited on white when it has transparency, else None."""
+    if not (frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info):
+        return None
+    rgba = frame.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def _metadata(img: Image.Image) -> dict[str, bytes | str]:

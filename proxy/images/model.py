@@ -28,3 +28,7 @@ class DecodedImage:
     height: int
     frames: tuple[Image.Image, ...]
     metadata: Mapping[str, bytes | str] = field(default_factory=lambda: MappingProxyType({}))
+    # For an image with transparency: frame 0 as a viewer shows it, composited on white.
+    # `frames` keep the stored colours under transparent pixels (the upstream gets those
+    # too); text drawn on a transparent background is only legible here.
+    flattened: Image.Image | None = None

@@ -77,6 +77,10 @@ def redact_image(data: bytes, image: DecodedImage, findings: Sequence[Finding]) 
                 pad = _CODE_PAD if f.source is Source.CODE else _TEXT_PAD
                 x0, y0, x1, y1 = _pad(f.box, a, pad_px=pad)
                 a[y0:y1, x0:x1, :3] = 0
+                if a.shape[2] == 4:
+                    # Opaque too: black text on a transparent background stays readable
+                    # under a black box that is itself transparent.
+                    a[y0:y1, x0:x1, 3] = 255
     # Orientation lives in EXIF, which is dropped: bake it into the pixels so the picture the
     # provider receives is the way up the user sees it.
     orientation = source.getexif().get(0x0112, 1)
