@@ -1,6 +1,16 @@
 """Local image generation (Stable Diffusion Turbo through diffusers) for rerouted requests.
 
-Imported lazily: torch and diffusers are an optional extra (`pixelgate[fallback]`).
-Reroute is answered here once the fallback issue lands; until then the proxy treats every
-reroute as `fallback.on_unavailable`.
+A rerouted request never leaves the building: `load_generator(folder)` loads a diffusers-format
+pipeline (stabilityai/sd-turbo, downloaded by the operator) and `Generator.generate` answers it
+with PNGs of the requested size. Importing this package is cheap: torch and diffusers (the
+`pixelgate[fallback]` extra) are imported only when a model is loaded.
 """
+
+from local_fallback.generator import (
+    FallbackUnavailable,
+    GenerationRequest,
+    Generator,
+    load_generator,
+)
+
+__all__ = ["FallbackUnavailable", "GenerationRequest", "Generator", "load_generator"]

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from local_fallback.generator import Generator
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
-from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
+from proxy.errors import InspectionFailed, MalformedRequest, PixelGateError, RequestRejected
 from proxy.model import Action, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
@@ -26,6 +27,9 @@ from proxy.providers.routing import Router
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+_MAX_LOCAL_IMAGES = 10
+_DEFAULT_SIZE = (1024, 1024)
+
 # Up to this much text, with no image and only cheap text detectors, inspecting on the
 # event loop costs less than handing the request to a worker thread and back.
 _INLINE_MAX_CHARS = 8 * 1024
@@ -50,10 +54,12 @@ class Gate:
         adapters: Sequence[ProviderAdapter],
         detectors: Sequence[Detector],
         audit: AuditWriter,
+        fallback: Generator | None = None,
     ) -> None:
         self.policy = policy
         self.router = Router(adapters, policy.providers)
         self.pipeline = Pipeline(policy, detectors)
+        self.fallback = fallback
         self.audit = audit
         key = os.environ.get(policy.audit.fingerprint_key_env, "")
         self._fingerprint_key = key.encode("utf-8") if key else None
@@ -88,8 +94,13 @@ class Gate:
             parsed = adapter.parse(wire)
             if cheap_only and not self._cheap(parsed):
                 return None
-            outcome = self.pipeline.run(parsed)
+            ready = self.fallback is not None and adapter.can_render(parsed)
+            outcome = self.pipeline.run(parsed, fallback_ready=ready)
+            rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
+            if cheap_only and rerouted:
+                return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
+            answer = self._generate(adapter, outcome.request) if rerouted else None
         except PixelGateError as e:
             return self.reject(adapter, e, request_id=request_id, started=started)
         except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
@@ -108,9 +119,37 @@ class Gate:
             return self._finish(event, started, Verdict(decision.action, event))
         if decision.action is Action.REDACT and body is not None:
             return self._finish(event, started, Verdict(Action.REDACT, event, body=body))
+        if answer is not None:
+            return self._finish(event, started, Verdict(Action.REROUTE, event, response=answer))
         message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
         return self._finish(event, started, Verdict(decision.action, event, response=response))
+
+    def _generate(self, adapter: ProviderAdapter, request: ImageRequest) -> WireResponse:
+        """The local model's answer, from the original prompt and image: they never leave
+        the building, and the client asked for an edit of its own image, not of a redaction."""
+        from local_fallback.generator import FallbackUnavailable, GenerationRequest
+
+        assert self.fallback is not None
+        prompt = next((p.text for p in request.prompts if p.role == "prompt"), "")
+        init = next((i.data for i in request.images if i.role == "image"), None)
+        width, height = _size(request.params.get("size"))
+        n = request.params.get("n")
+        try:
+            images = self.fallback.generate(
+                GenerationRequest(
+                    prompt,
+                    n=n if isinstance(n, int) and 1 <= n <= _MAX_LOCAL_IMAGES else 1,
+                    width=width,
+                    height=height,
+                    init_image=init,
+                )
+            )
+        except FallbackUnavailable as e:
+            raise InspectionFailed(f"the local fallback failed: {e}") from None
+        except ValueError:
+            raise MalformedRequest("the local fallback cannot use this request") from None
+        return adapter.render_images(request, images)
 
     def reject(
         self,
@@ -187,3 +226,12 @@ class Gate:
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)
+
+
+def _size(value: object) -> tuple[int, int]:
+    """'1536x1024' -> (1536, 1024); 'auto', missing or odd values -> 1024x1024."""
+    if isinstance(value, str):
+        width, _, height = value.lower().partition("x")
+        if width.isdigit() and height.isdigit() and 64 <= int(width) <= 4096 >= int(height) >= 64:
+            return int(width), int(height)
+    return _DEFAULT_SIZE

@@ -82,11 +82,14 @@ class Pipeline:
                     break
         return findings
 
-    def run(self, request: ImageRequest) -> Outcome:
+    def run(self, request: ImageRequest, *, fallback_ready: bool | None = None) -> Outcome:
+        """`fallback_ready` overrides the pipeline's own for this request (a local model
+        that cannot answer in the form this client asked for is not ready for it)."""
         self.check_limits(request)
         timings: dict[str, float] = {}
         findings = self.detect(request, timings, until_blocked=True)
-        decision = decide(self.policy, findings, fallback_ready=self.fallback_ready)
+        ready = self.fallback_ready if fallback_ready is None else fallback_ready
+        decision = decide(self.policy, findings, fallback_ready=ready)
         forward: ImageRequest | None = request
         if decision.action is Action.REDACT:
             forward, decision = self._redact(request, decision, timings)

@@ -144,6 +144,11 @@ class AuditFile(_File):
 class FallbackFile(_File):
     model: NonEmpty | None = None
     on_unavailable: Literal["block", "redact", "allow"] = "block"
+    steps: Annotated[int, Field(ge=1, le=50)] = 1
+    native_size: Annotated[int, Field(ge=64, le=2048, multiple_of=64)] = 512
+    device: Annotated[
+        str, _matching(r"auto|cpu|mps|cuda(:[0-9]+)?", "must be auto, cpu, mps, cuda or cuda:N")
+    ] = "auto"
 
 
 class LimitsFile(_File):

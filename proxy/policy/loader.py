@@ -275,7 +275,13 @@ def _to_policy(spec: PolicyFile, source: str) -> Policy:
             MappingProxyType(templates), spec.redaction.get("default", Redaction.default)
         ),
         audit=AuditSettings(spec.audit.path, spec.audit.fingerprint_key_env),
-        fallback=FallbackSettings(spec.fallback.model, Action(spec.fallback.on_unavailable)),
+        fallback=FallbackSettings(
+            spec.fallback.model,
+            Action(spec.fallback.on_unavailable),
+            spec.fallback.steps,
+            spec.fallback.native_size,
+            spec.fallback.device,
+        ),
         limits=Limits(**spec.limits.model_dump()),
         detection=DetectionSettings(**spec.detection.model_dump()),
     )

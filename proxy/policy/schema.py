@@ -90,6 +90,10 @@ class FallbackSettings:
 
     model: str | None = None
     on_unavailable: Action = Action.BLOCK
+    # SD Turbo's recipe: one step, 512x512 native (outputs are resized to the asked size).
+    steps: int = 1
+    native_size: int = 512
+    device: str = "auto"  # auto: CUDA fp16 > MPS > CPU fp32
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ offline replay share it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -71,3 +71,12 @@ class ProviderAdapter(ABC):
     @abstractmethod
     def render_error(self, status: int, message: str, code: str, kind: str) -> WireResponse:
         """An error response in this provider's own format, which its SDK parses."""
+
+    @abstractmethod
+    def render_images(self, request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
+        """A success response carrying locally generated PNG `images`, in the format this
+        provider would have answered `request` with (the local fallback's answer)."""
+
+    def can_render(self, request: ImageRequest) -> bool:
+        """Whether `render_images` can answer this request (e.g. not a streamed one)."""
+        return True

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -89,11 +91,34 @@ class OpenAIAdapter(ProviderAdapter):
             container[key] = value
         return json.dumps(reading.doc, ensure_ascii=False, separators=(",", ":")).encode()
 
+    def render_images(self, request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
+        return _render_images(request, images)
+
+    def can_render(self, request: ImageRequest) -> bool:
+        # Served from the proxy's memory later; until then a url or stream answer cannot be
+        # forged, and reroute falls back to the policy's on_unavailable.
+        return request.params.get("response_format") in (
+            None,
+            "b64_json",
+        ) and not request.params.get("stream")
+
     def render_error(self, status: int, message: str, code: str, kind: str) -> WireResponse:
         # The openai SDK exposes the `error` object as `e.body`, and its `code` as `e.code`.
         error = {"message": message, "type": kind, "param": None, "code": code}
         body = json.dumps({"error": error}).encode()
         return WireResponse(status, (("content-type", "application/json"),), body)
+
+
+def _render_images(request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
+    # The Images API's response shape; the SDK parses `data[].b64_json`.
+    payload = {
+        "created": int(time.time()),
+        "data": [{"b64_json": base64.b64encode(png).decode("ascii")} for png in images],
+        "output_format": "png",
+    }
+    if isinstance(request.params.get("size"), str):
+        payload["size"] = request.params["size"]
+    return WireResponse(200, (("content-type", "application/json"),), json.dumps(payload).encode())
 
 
 def _read(request: WireRequest) -> _Reading:

@@ -1,0 +1,289 @@
+"""Stable Diffusion Turbo through diffusers: text-to-image and image-to-image, in-process.
+
+torch and diffusers are imported inside functions only (5–9 s and ~1 GB): importing this module
+is free. Library errors are translated here into `FallbackUnavailable`, whose message names the
+model folder and the kind of failure but never echoes a library's text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+# SD Turbo's recipe (stabilityai/sd-turbo model card): adversarially distilled for 1–4 steps,
+# trained without classifier-free guidance, at 512x512.
+GUIDANCE_SCALE = 0.0
+NATIVE_SIZE = 512
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+class FallbackUnavailable(Exception):
+    """The local model cannot answer: missing folder, not a diffusers pipeline, out of memory.
+
+    The message says why in our own words; it never contains prompts, images or library text.
+    """
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: `n` images of exactly `width` x `height` from `prompt`, starting from
+    `init_image` (encoded bytes) when it is an edit."""
+
+    prompt: str
+    n: int = 1
+    width: int = 512
+    height: int = 512
+    seed: int | None = None
+    init_image: bytes | None = None
+    strength: float = 0.5
+
+
+class Generator:
+    """A loaded pipeline pair sharing one set of weights. `generate` is thread-safe (calls are
+    serialised: diffusers pipelines keep per-call state) and returns PNGs of exactly the
+    requested size; the same seed gives the same bytes on the same device."""
+
+    def __init__(
+        self,
+        text2image: Any,
+        image2image: Any,
+        *,
+        device: str,
+        dtype: str,
+        model: str,
+        steps: int = 1,
+        native_size: int = NATIVE_SIZE,
+    ) -> None:
+        self.device = device
+        self.dtype = dtype
+        self.model = model
+        self.steps = steps
+        self.native_size = native_size
+        self._text2image = text2image
+        self._image2image = image2image
+        self._lock = threading.Lock()
+        # Sides must divide by 8 (the pipelines check) and by the VAE factor times the UNet's
+        # downsampling, so every UNet level has whole latents (64 for SD).
+        vae_factor = int(getattr(text2image, "vae_scale_factor", 8))
+        levels = len(text2image.unet.config.block_out_channels)
+        self._multiple = math.lcm(8, vae_factor * 2 ** (levels - 1))
+
+    def native_dims(self, width: int, height: int) -> tuple[int, int]:
+        """Generation size for a requested output: its aspect ratio at the model's native pixel
+        area, sides rounded to what the UNet accepts (1536x1024 -> 640x448 for SD Turbo)."""
+        ratio = width / height
+        area = self.native_size * self.native_size
+        m = self._multiple
+        w = max(m, round(math.sqrt(area * ratio) / m) * m)
+        h = max(m, round(math.sqrt(area / ratio) / m) * m)
+        return w, h
+
+    def image2image_steps(self, strength: float) -> int:
+        # diffusers runs int(steps * strength) denoising steps: at least one must remain.
+        steps = self.steps
+        while int(steps * strength) < 1:
+            steps += 1
+        return steps
+
+    def generate(self, request: GenerationRequest) -> list[bytes]:
+        """Raises ValueError for an invalid request (including an undecodable init image) and
+        FallbackUnavailable when the model fails (out of memory, ...)."""
+        _validate(request)
+        size = self.native_dims(request.width, request.height)
+        init = None if request.init_image is None else _decode_init(request.init_image, size)
+        seed = secrets.randbits(63) if request.seed is None else request.seed
+        try:
+            images = self._run(request, size, init, seed)
+        except FallbackUnavailable:
+            raise
+        except Exception as e:
+            raise _translate(e, f"generation with {self.model}") from None
+        out = (request.width, request.height)
+        return [_encode_png(ImageOps.fit(im, out, Image.Resampling.LANCZOS)) for im in images]
+
+    def _run(
+        self, request: GenerationRequest, size: tuple[int, int], init: Image.Image | None, seed: int
+    ) -> list[Image.Image]:
+        import torch
+
+        # MPS generators are not reproducible across torch versions; diffusers seeds on CPU there.
+        rng = torch.Generator("cpu" if self.device == "mps" else self.device).manual_seed(seed)
+        common: dict[str, Any] = {
+            "prompt": request.prompt,
+            "num_images_per_prompt": request.n,
+            "guidance_scale": GUIDANCE_SCALE,
+            "generator": rng,
+            "output_type": "pil",
+        }
+        with self._lock:
+            if init is None:
+                out = self._text2image(
+                    width=size[0], height=size[1], num_inference_steps=self.steps, **common
+                )
+            else:
+                out = self._image2image(
+                    image=init,
+                    strength=request.strength,
+                    num_inference_steps=self.image2image_steps(request.strength),
+                    **common,
+                )
+        return list(out.images)
+
+
+def load_generator(
+    model: str, device: str = "auto", *, steps: int = 1, native_size: int = NATIVE_SIZE
+) -> Generator:
+    """Load a diffusers-format pipeline (a local folder, or an id already in the local Hugging
+    Face cache) on `device` ("auto": CUDA fp16, else MPS fp32, else CPU fp32). Never touches the
+    network. Raises FallbackUnavailable naming `model` when it cannot be used."""
+    if steps < 1 or native_size < 8:
+        raise ValueError("steps must be at least 1 and native_size at least 8")
+    # Read by huggingface_hub at import: set before diffusers pulls it in.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    folder = _resolve_folder(model)
+    options = _load_options(model, folder)
+    try:
+        import torch
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        raise FallbackUnavailable(
+            f"fallback model {model}: torch/diffusers/transformers are not installed"
+            " (install pixelgate[fallback])"
+        ) from None
+    # diffusers' loaders are not annotated: called through Any rather than loosening mypy.
+    text2image_cls: Any = AutoPipelineForText2Image
+    image2image_cls: Any = AutoPipelineForImage2Image
+    logs: tuple[Any, ...] = (diffusers_logging, transformers_logging)
+    for log in logs:
+        log.disable_progress_bar()  # a server's stderr is no place for progress bars
+
+    device = _resolve_device(torch, device, model)
+    dtype = "float16" if device.startswith("cuda") else "float32"
+    try:
+        text2image = text2image_cls.from_pretrained(
+            folder, dtype=getattr(torch, dtype), local_files_only=True, **options
+        )
+        text2image.to(device)
+        text2image.set_progress_bar_config(disable=True)
+        image2image = image2image_cls.from_pipe(text2image)
+        image2image.set_progress_bar_config(disable=True)
+        return Generator(
+            text2image,
+            image2image,
+            device=device,
+            dtype=dtype,
+            model=model,
+            steps=steps,
+            native_size=native_size,
+        )
+    except Exception as e:
+        raise _translate(e, f"loading {model} as a diffusers pipeline on {device}") from None
+
+
+def _resolve_folder(model: str) -> Path:
+    """The pipeline folder for `model`: a local folder, or a hub id already in the local cache."""
+    folder = Path(model).expanduser()
+    if not folder.exists() and _HUB_ID.fullmatch(model):
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(model, local_files_only=True))
+        except Exception:  # any failure means: not cached
+            raise FallbackUnavailable(
+                f"fallback model {model}: no such folder, and not in the local Hugging Face cache"
+            ) from None
+    if not folder.exists():
+        raise FallbackUnavailable(f"fallback model {model}: no such folder")
+    if not folder.is_dir():
+        raise FallbackUnavailable(f"fallback model {model}: not a folder")
+    return folder
+
+
+def _load_options(model: str, folder: Path) -> dict[str, Any]:
+    """Check the folder before diffusers does, for a clear reason; extra load options."""
+    index_file = folder / "model_index.json"
+    if not index_file.is_file():
+        raise FallbackUnavailable(
+            f"fallback model {model}: not a diffusers pipeline folder (no model_index.json)"
+        )
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        index = None
+    if not isinstance(index, dict) or "_class_name" not in index:
+        raise FallbackUnavailable(
+            f"fallback model {model}: not a diffusers pipeline folder (unreadable model_index.json)"
+        )
+    options: dict[str, Any] = {}
+    if "safety_checker" in index:
+        # The proxy serves its own users' prompts; the checker costs memory and blanks images.
+        options.update(safety_checker=None, requires_safety_checker=False)
+    weights = [p.name for p in (folder / "unet").glob("*.safetensors")]
+    if weights and all(name.endswith(".fp16.safetensors") for name in weights):
+        options["variant"] = "fp16"  # an operator who downloaded only the fp16 files
+    return options
+
+
+def _resolve_device(torch: Any, device: str, model: str) -> str:
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+        "cpu": True,
+    }
+    if device == "auto":
+        return next(kind for kind, ok in available.items() if ok)
+    if not available.get(device.split(":", 1)[0], False):
+        raise FallbackUnavailable(f"fallback model {model}: device {device!r} is not available")
+    return device
+
+
+def _translate(error: Exception, doing: str) -> FallbackUnavailable:
+    """Our reason for a library error: its kind, never its text."""
+    name = type(error).__name__
+    if "OutOfMemory" not in name and "out of memory" not in str(error).lower():
+        return FallbackUnavailable(f"{doing} failed ({name})")
+    try:
+        import torch
+
+        torch.cuda.empty_cache()  # give the next request a chance
+    except Exception:
+        pass
+    return FallbackUnavailable(f"{doing}: out of memory")
+
+
+def _validate(request: GenerationRequest) -> None:
+    if request.n < 1:
+        raise ValueError("n must be at least 1")
+    if request.width < 1 or request.height < 1:
+        raise ValueError("width and height must be positive")
+    if not 0.0 < request.strength <= 1.0:
+        raise ValueError("strength must be in (0, 1]")
+
+
+def _decode_init(data: bytes, size: tuple[int, int]) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            upright = ImageOps.exif_transpose(opened)
+            return ImageOps.fit(upright.convert("RGB"), size, Image.Resampling.LANCZOS)
+    except Exception:
+        raise ValueError("init_image is not a decodable image") from None
+
+
+def _encode_png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -1,0 +1,88 @@
+"""Reroute through the real proxy: a local diffusers pipeline answers, nothing goes upstream.
+
+The pipeline is a tiny randomly initialised one the tests build and save (no weights can be
+downloaded here), loaded by the same code that loads the SD Turbo folder in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+
+import openai
+import pytest
+from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.images import astronaut, encode
+from helpers.tiny_sd import tiny_pipeline_dir
+from PIL import Image
+
+pytestmark = pytest.mark.e2e
+
+EMAIL = "rosa.lindqvist@example.se"
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
+    policy = f"""mode: enforce
+on_error: block
+rules:
+  - {{id: keep-home, entities: [EMAIL_ADDRESS], action: reroute}}
+fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64, on_unavailable: block}}
+"""
+    handle = start_proxy(
+        tmp_path_factory.mktemp("reroute"), policy_text(upstream, policy), upstream
+    )
+    yield handle
+    stop_proxy(handle)
+
+
+@pytest.fixture
+def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
+    upstream.clear()
+    with proxy.openai_client(upstream) as c:
+        yield c
+
+
+def pngs(data: list[object]) -> list[Image.Image]:
+    return [Image.open(io.BytesIO(base64.b64decode(d.b64_json))) for d in data]  # type: ignore[attr-defined]
+
+
+def test_a_rerouted_generation_is_answered_locally_in_openai_format(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    raw = client.images.with_raw_response.generate(
+        prompt=f"A postcard addressed to {EMAIL}", n=2, size="1536x1024"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "reroute"
+    images = pngs(list(raw.parse().data or []))
+    assert [(i.format, i.size) for i in images] == [("PNG", (1536, 1024))] * 2
+    assert upstream.received == []
+
+
+def test_a_rerouted_edit_starts_from_the_uploaded_image(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    result = client.images.edit(
+        image=("me.png", encode(astronaut()), "image/png"),
+        prompt=f"send it to {EMAIL}",
+        size="1024x1024",
+    )
+    (image,) = pngs(list(result.data or []))
+    assert image.size == (1024, 1024)
+    assert upstream.received == []
+
+
+def test_a_reroute_that_cannot_be_rendered_falls_back_to_the_policy(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    # url answers are not served by the proxy yet: on_unavailable (block) decides.
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        client.images.generate(prompt=f"a card for {EMAIL}", response_format="url")
+    assert "fallback" in caught.value.message
+    assert upstream.received == []
+
+
+def test_reroutes_are_audited(proxy: Proxy) -> None:
+    actions = [e["action"] for e in proxy.events()]
+    assert actions.count("reroute") == 2 and actions.count("block") == 1
