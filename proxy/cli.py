@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("text", nargs="?", help="prompt text, or - to read standard input")
 
+    fallback = commands.add_parser("fallback", help="the local image model for reroute")
+    fallback_commands = fallback.add_subparsers(dest="fallback_command", required=True)
+    fcheck = fallback_commands.add_parser(
+        "check", help="load the policy's fallback.model, report the device and one image's time"
+    )
+    fcheck.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+
     policy = commands.add_parser("policy", help="policy tools")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_commands.add_parser("check", help="validate a policy file")
@@ -67,7 +74,45 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("pixelgate scan: --redact needs exactly one --image", file=sys.stderr)
             return 2
         return _scan(args.policy, args.image, args.text, args.redact)
+    if args.command == "fallback":
+        return _fallback_check(args.policy)
     return _policy_check(args.file)
+
+
+def _fallback_check(policy_path: str | None) -> int:
+    """Exit 0 when the model loads and makes an image, 1 when it cannot, 2 on a bad policy."""
+    import time
+
+    from proxy.errors import PolicyError
+
+    try:
+        policy = _load(policy_path)
+    except PolicyError as e:
+        print(f"pixelgate: {e}", file=sys.stderr)
+        return 2
+    settings = policy.fallback
+    if not settings.model:
+        print(f"fallback: none configured (fallback.model); reroute -> {settings.on_unavailable}")
+        return 1
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+
+    try:
+        started = time.perf_counter()
+        generator = load_generator(
+            settings.model, settings.device, steps=settings.steps, native_size=settings.native_size
+        )
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        generator.generate(GenerationRequest("a lighthouse at dawn", width=1024, height=1024))
+        took = time.perf_counter() - started
+    except FallbackUnavailable as e:
+        print(f"fallback: UNAVAILABLE: {e}; reroute -> {settings.on_unavailable}")
+        return 1
+    print(
+        f"fallback: OK: {generator.model} on {generator.device} ({generator.dtype}), "
+        f"loaded in {loaded:.1f} s, one 1024x1024 image in {took:.2f} s"
+    )
+    return 0
 
 
 def _load(path: str | None):  # type: ignore[no-untyped-def]

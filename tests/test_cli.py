@@ -104,3 +104,22 @@ def test_scan_an_image_reports_boxes_and_writes_the_redacted_image(tmp_path: Pat
 
 def test_scan_redact_needs_exactly_one_image(tmp_path: Path) -> None:
     assert pixelgate("scan", "--redact", str(tmp_path / "x.png"), "text").returncode == 2
+
+
+def test_fallback_check_loads_the_model_and_times_one_image(tmp_path: Path) -> None:
+    from helpers.tiny_sd import tiny_pipeline_dir
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        f'version: 1\nfallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}\n'
+    )
+    result = pixelgate("fallback", "check", "--policy", str(policy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout and "on cpu" in result.stdout
+
+
+def test_fallback_check_says_why_a_model_is_unusable(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f'version: 1\nfallback: {{model: "{tmp_path / "missing"}"}}\n')
+    result = pixelgate("fallback", "check", "--policy", str(policy))
+    assert result.returncode == 1 and "UNAVAILABLE" in result.stdout and "missing" in result.stdout
