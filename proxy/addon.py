@@ -26,6 +26,7 @@ from proxy.policy import Policy, bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.quiet import silence_content_loggers
+from proxy.served import token_of
 
 log = logging.getLogger("pixelgate")
 
@@ -55,7 +56,7 @@ def load_fallback(policy: Policy) -> Generator | None:
                 fallback.on_unavailable,
             )
         return None
-    from local_fallback.generator import FallbackUnavailable, load_generator
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
 
     try:
         generator = load_generator(
@@ -69,7 +70,13 @@ def load_fallback(policy: Policy) -> Generator | None:
             fallback.on_unavailable,
         )
         return None
-    log.info("PixelGate local fallback: %s on %s", generator.model, generator.device)
+    try:
+        # Warm-up: the first call pays for lazy initialisation; no client should wait for it.
+        generator.generate(GenerationRequest("warm-up", width=64, height=64))
+    except (FallbackUnavailable, ValueError) as e:
+        log.error("PixelGate: the local fallback failed its warm-up (%s); reroute is DEGRADED", e)
+        return None
+    log.info("PixelGate local fallback: %s on %s, warmed up", generator.model, generator.device)
     return generator
 
 
@@ -176,6 +183,10 @@ class PixelGate:
         if not isinstance(adapter, ProviderAdapter):
             return
         gate = self.gate
+        token = token_of(flow.request.path)
+        if token is not None and flow.request.method == "GET":
+            self._serve(flow, adapter, gate, token)
+            return
         verdict: Verdict | None
         try:
             wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
@@ -194,6 +205,18 @@ class PixelGate:
             self._stop_on_audit_failure(flow, adapter)
         else:
             self._apply(flow, verdict)
+
+    def _serve(self, flow: http.HTTPFlow, adapter: ProviderAdapter, gate: Gate, token: str) -> None:
+        """A locally generated image by its link, from memory; expired links are gone."""
+        png = gate.served.get(token)
+        if png is None:
+            answer = adapter.render_error(
+                404, "This PixelGate image link has expired", "pixelgate_expired", "not_found"
+            )
+            flow.response = _mitm_response(answer)
+        else:
+            flow.response = http.Response.make(200, png, {"content-type": "image/png"})
+        flow.response.headers["cache-control"] = "no-store"
 
     def _reject(
         self, gate: Gate, adapter: ProviderAdapter, error: PixelGateError

@@ -24,6 +24,7 @@ from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.providers.routing import Router
+from proxy.served import ImageStore, url_for
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
@@ -60,6 +61,7 @@ class Gate:
         self.router = Router(adapters, policy.providers)
         self.pipeline = Pipeline(policy, detectors)
         self.fallback = fallback
+        self.served = ImageStore()
         self.audit = audit
         key = os.environ.get(policy.audit.fingerprint_key_env, "")
         self._fingerprint_key = key.encode("utf-8") if key else None
@@ -100,7 +102,7 @@ class Gate:
             if cheap_only and rerouted:
                 return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
-            answer = self._generate(adapter, outcome.request) if rerouted else None
+            answer = self._generate(adapter, wire, outcome.request) if rerouted else None
         except PixelGateError as e:
             return self.reject(adapter, e, request_id=request_id, started=started)
         except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
@@ -125,7 +127,9 @@ class Gate:
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
         return self._finish(event, started, Verdict(decision.action, event, response=response))
 
-    def _generate(self, adapter: ProviderAdapter, request: ImageRequest) -> WireResponse:
+    def _generate(
+        self, adapter: ProviderAdapter, wire: WireRequest, request: ImageRequest
+    ) -> WireResponse:
         """The local model's answer, from the original prompt and image: they never leave
         the building, and the client asked for an edit of its own image, not of a redaction."""
         from local_fallback.generator import FallbackUnavailable, GenerationRequest
@@ -149,7 +153,11 @@ class Gate:
             raise InspectionFailed(f"the local fallback failed: {e}") from None
         except ValueError:
             raise MalformedRequest("the local fallback cannot use this request") from None
-        return adapter.render_images(request, images)
+
+        def publish(png: bytes) -> str:
+            return url_for(wire.host, wire.port, self.served.put(png))
+
+        return adapter.render_images(request, images, publish)
 
     def reject(
         self,

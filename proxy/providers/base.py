@@ -8,7 +8,7 @@ offline replay share it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -73,9 +73,12 @@ class ProviderAdapter(ABC):
         """An error response in this provider's own format, which its SDK parses."""
 
     @abstractmethod
-    def render_images(self, request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
+    def render_images(
+        self, request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+    ) -> WireResponse:
         """A success response carrying locally generated PNG `images`, in the format this
-        provider would have answered `request` with (the local fallback's answer)."""
+        provider would have answered `request` with (the local fallback's answer).
+        `publish` stores an image in the proxy's memory and returns a URL it serves."""
 
     def can_render(self, request: ImageRequest) -> bool:
         """Whether `render_images` can answer this request (e.g. not a streamed one)."""

@@ -9,7 +9,7 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -91,16 +91,16 @@ class OpenAIAdapter(ProviderAdapter):
             container[key] = value
         return json.dumps(reading.doc, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def render_images(self, request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
-        return _render_images(request, images)
+    def render_images(
+        self, request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+    ) -> WireResponse:
+        return _render_images(request, images, publish)
 
     def can_render(self, request: ImageRequest) -> bool:
-        # Served from the proxy's memory later; until then a url or stream answer cannot be
-        # forged, and reroute falls back to the policy's on_unavailable.
-        return request.params.get("response_format") in (
-            None,
-            "b64_json",
-        ) and not request.params.get("stream")
+        # A streamed answer (partial images as server-sent events) cannot be forged yet:
+        # reroute then falls back to the policy's on_unavailable.
+        formats = (None, "b64_json", "url")
+        return request.params.get("response_format") in formats and not request.params.get("stream")
 
     def render_error(self, status: int, message: str, code: str, kind: str) -> WireResponse:
         # The openai SDK exposes the `error` object as `e.body`, and its `code` as `e.code`.
@@ -109,13 +109,15 @@ class OpenAIAdapter(ProviderAdapter):
         return WireResponse(status, (("content-type", "application/json"),), body)
 
 
-def _render_images(request: ImageRequest, images: Sequence[bytes]) -> WireResponse:
-    # The Images API's response shape; the SDK parses `data[].b64_json`.
-    payload = {
-        "created": int(time.time()),
-        "data": [{"b64_json": base64.b64encode(png).decode("ascii")} for png in images],
-        "output_format": "png",
-    }
+def _render_images(
+    request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+) -> WireResponse:
+    # The Images API's response shape; the SDK parses `data[].b64_json` or `data[].url`.
+    if request.params.get("response_format") == "url":
+        data = [{"url": publish(png)} for png in images]
+    else:
+        data = [{"b64_json": base64.b64encode(png).decode("ascii")} for png in images]
+    payload: dict[str, object] = {"created": int(time.time()), "data": data, "output_format": "png"}
     if isinstance(request.params.get("size"), str):
         payload["size"] = request.params["size"]
     return WireResponse(200, (("content-type", "application/json"),), json.dumps(payload).encode())

@@ -73,16 +73,38 @@ def test_a_rerouted_edit_starts_from_the_uploaded_image(
     assert upstream.received == []
 
 
-def test_a_reroute_that_cannot_be_rendered_falls_back_to_the_policy(
-    client: openai.OpenAI, upstream: Upstream
+def test_a_rerouted_url_answer_is_served_by_the_proxy_from_memory(
+    client: openai.OpenAI, proxy: Proxy, upstream: Upstream
 ) -> None:
-    # url answers are not served by the proxy yet: on_unavailable (block) decides.
-    with pytest.raises(openai.PermissionDeniedError) as caught:
-        client.images.generate(prompt=f"a card for {EMAIL}", response_format="url")
-    assert "fallback" in caught.value.message
+    result = client.images.generate(
+        prompt=f"a card for {EMAIL}", response_format="url", size="1024x1024"
+    )
+    (item,) = result.data or []
+    assert item.url and "/pixelgate/fallback/" in item.url
+    with proxy.http_client() as http:
+        fetched = http.get(item.url)
+        expired = http.get(item.url.rsplit("/", 1)[0] + "/not-a-token.png")
+    assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(fetched.content)).size == (1024, 1024)
+    assert expired.status_code == 404 and expired.json()["error"]["code"] == "pixelgate_expired"
     assert upstream.received == []
 
 
-def test_reroutes_are_audited(proxy: Proxy) -> None:
+def test_a_reroute_that_cannot_be_rendered_falls_back_to_the_policy(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    # A streamed answer (partial images as events) cannot be forged: on_unavailable blocks.
+    upstream.clear()
+    with proxy.http_client() as http:
+        response = http.post(
+            f"https://localhost:{upstream.port}/v1/images/generations",
+            json={"prompt": f"a card for {EMAIL}", "stream": True, "model": "gpt-image-1"},
+        )
+    assert response.status_code == 403 and "fallback" in response.json()["error"]["message"]
+    assert upstream.received == []
+
+
+def test_reroutes_are_audited_and_served_images_are_not(proxy: Proxy) -> None:
     actions = [e["action"] for e in proxy.events()]
-    assert actions.count("reroute") == 2 and actions.count("block") == 1
+    assert actions.count("reroute") == 3 and actions.count("block") == 1
+    assert len(actions) == 4  # fetching a served image is not an inspected request
