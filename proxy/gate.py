@@ -18,7 +18,7 @@ from local_fallback.generator import Generator
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
-from proxy.errors import InspectionFailed, MalformedRequest, PixelGateError, RequestRejected
+from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
 from proxy.model import Action, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
@@ -102,7 +102,6 @@ class Gate:
             if cheap_only and rerouted:
                 return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
-            answer = self._generate(adapter, wire, outcome.request) if rerouted else None
         except PixelGateError as e:
             return self.reject(adapter, e, request_id=request_id, started=started)
         except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
@@ -121,38 +120,70 @@ class Gate:
             return self._finish(event, started, Verdict(decision.action, event))
         if decision.action is Action.REDACT and body is not None:
             return self._finish(event, started, Verdict(Action.REDACT, event, body=body))
-        if answer is not None:
-            return self._finish(event, started, Verdict(Action.REROUTE, event, response=answer))
+        if rerouted:
+            verdict = self._rerouted(adapter, wire, outcome, event)
+            return self._finish(verdict.event, started, verdict)
         message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
         return self._finish(event, started, Verdict(decision.action, event, response=response))
 
-    def _generate(
-        self, adapter: ProviderAdapter, wire: WireRequest, request: ImageRequest
-    ) -> WireResponse:
-        """The local model's answer, from the original prompt and image: they never leave
-        the building, and the client asked for an edit of its own image, not of a redaction."""
-        from local_fallback.generator import FallbackUnavailable, GenerationRequest
+    def _rerouted(
+        self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome, event: AuditEvent
+    ) -> Verdict:
+        """The local model's answer. If it cannot give one, the client gets an error and the
+        request goes nowhere: whatever on_error says, the policy wanted it kept home."""
+        try:
+            return Verdict(Action.REROUTE, event, response=self._generate(adapter, wire, outcome))
+        except Exception as e:  # noqa: BLE001 - any failure is answered, never forwarded
+            retry = getattr(e, "retry_after", None)
+            if isinstance(retry, int):
+                code, status, message = (
+                    "pixelgate_fallback_busy",
+                    503,
+                    "the local image model is busy",
+                )
+            elif isinstance(e, ValueError):
+                code, status, message = (
+                    "pixelgate_malformed_request",
+                    400,
+                    "the local image model cannot use this request",
+                )
+            else:
+                code, status, message = (
+                    "pixelgate_fallback_failed",
+                    502,
+                    "the local image model failed",
+                )
+            answer = adapter.render_error(status, f"PixelGate: {message}", code, "server_error")
+            if isinstance(retry, int):
+                answer = replace(
+                    answer, headers=(*answer.headers, ("retry-after", str(max(retry, 1))))
+                )
+            failed = replace(event, action=Action.BLOCK.value, error=code)
+            return Verdict(Action.BLOCK, failed, response=answer)
 
+    def _generate(
+        self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome
+    ) -> WireResponse:
+        """From the original prompt and image: they never leave the building, and the client
+        asked for an edit of its own image, not of a redaction."""
+        from local_fallback.generator import GenerationRequest
+
+        request = outcome.request
         assert self.fallback is not None
         prompt = next((p.text for p in request.prompts if p.role == "prompt"), "")
         init = next((i.data for i in request.images if i.role == "image"), None)
         width, height = _size(request.params.get("size"))
         n = request.params.get("n")
-        try:
-            images = self.fallback.generate(
-                GenerationRequest(
-                    prompt,
-                    n=n if isinstance(n, int) and 1 <= n <= _MAX_LOCAL_IMAGES else 1,
-                    width=width,
-                    height=height,
-                    init_image=init,
-                )
+        images = self.fallback.generate(
+            GenerationRequest(
+                prompt,
+                n=n if isinstance(n, int) and 1 <= n <= _MAX_LOCAL_IMAGES else 1,
+                width=width,
+                height=height,
+                init_image=init,
             )
-        except FallbackUnavailable as e:
-            raise InspectionFailed(f"the local fallback failed: {e}") from None
-        except ValueError:
-            raise MalformedRequest("the local fallback cannot use this request") from None
+        )
 
         def publish(png: bytes) -> str:
             return url_for(wire.host, wire.port, self.served.put(png))

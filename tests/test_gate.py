@@ -133,3 +133,47 @@ def test_text_only_requests_are_inspected_inline_and_images_are_handed_off(
     assert len(events(tmp_path)) == 1  # nothing audited for the hand-off
     assert gate.handle(OPENAI, edit) is not None
     assert len(events(tmp_path)) == 2
+
+
+class _Busy(Exception):
+    retry_after = 7
+
+
+class _Broken:
+    """Stands in for a local model (same interface as Generator) that fails or is busy."""
+
+    model, device, dtype = "stand-in", "cpu", "float32"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def generate(self, request: object) -> list[bytes]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (_Busy(), 503, "pixelgate_fallback_busy"),
+        (RuntimeError("CUDA out of memory"), 502, "pixelgate_fallback_failed"),
+    ],
+)
+def test_a_reroute_the_model_cannot_answer_is_never_forwarded(
+    tmp_path: Path, error: Exception, status: int, code: str
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    policy = load_policy_text(
+        f"version: 1\non_error: allow\naudit: {{path: {audit}}}\n"
+        "rules:\n  - {id: home, entities: [EMAIL_ADDRESS], action: reroute}\n",
+        "t.yaml",
+    )
+    gate = Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(str(audit)), _Broken(error))  # type: ignore[arg-type]
+    verdict = gate.handle(OPENAI, generation("a card for kim@example.com"))
+    assert verdict is not None and verdict.response is not None and verdict.body is None
+    assert verdict.response.status == status
+    assert json.loads(verdict.response.body)["error"]["code"] == code
+    assert "out of memory" not in verdict.response.body.decode()
+    if status == 503:
+        assert ("retry-after", "7") in verdict.response.headers
+    (event,) = events(tmp_path)
+    assert event["action"] == "block" and event["error"] == code
