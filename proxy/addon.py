@@ -17,11 +17,10 @@ from types import MappingProxyType
 from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.addonmanager import Loader
 
-from local_fallback.generator import Generator
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.errors import MalformedRequest, PixelGateError, PolicyError, RequestTooLarge
+from proxy.fallback import load_fallback
 from proxy.gate import Gate, Verdict
-from proxy.model import Action
 from proxy.policy import Policy, bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
@@ -42,42 +41,6 @@ def build_gate(policy: Policy) -> Gate:
 
     detectors = build_detectors(policy)
     return Gate(policy, ADAPTERS, detectors, AuditWriter(policy.audit.path), load_fallback(policy))
-
-
-def load_fallback(policy: Policy) -> Generator | None:
-    """The local model for reroute, loaded (and warmed) at start; None, said loudly, when
-    none is configured or it cannot be used: reroute then means fallback.on_unavailable."""
-    fallback = policy.fallback
-    if not fallback.model:
-        if any(rule.action is Action.REROUTE for rule in policy.rules):
-            log.warning(
-                "PixelGate: no local fallback model (fallback.model); reroute is DEGRADED "
-                "to fallback.on_unavailable: %s",
-                fallback.on_unavailable,
-            )
-        return None
-    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
-
-    try:
-        generator = load_generator(
-            fallback.model, fallback.device, steps=fallback.steps, native_size=fallback.native_size
-        )
-    except FallbackUnavailable as e:
-        log.error(
-            "PixelGate: the local fallback cannot be used (%s); reroute is DEGRADED to "
-            "fallback.on_unavailable: %s",
-            e,
-            fallback.on_unavailable,
-        )
-        return None
-    try:
-        # Warm-up: the first call pays for lazy initialisation; no client should wait for it.
-        generator.generate(GenerationRequest("warm-up", width=64, height=64))
-    except (FallbackUnavailable, ValueError) as e:
-        log.error("PixelGate: the local fallback failed its warm-up (%s); reroute is DEGRADED", e)
-        return None
-    log.info("PixelGate local fallback: %s on %s, warmed up", generator.model, generator.device)
-    return generator
 
 
 class PixelGate:

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from proxy import __version__
 
@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="load the policy's fallback.model, report the device and one image's time"
     )
     fcheck.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+    fserve = fallback_commands.add_parser(
+        "serve",
+        help="run the policy's fallback.model as an OpenAI-compatible image service for proxies "
+        "(bearer token from the variable named by fallback.token_env)",
+    )
+    fserve.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+    fserve.add_argument("--host", default="127.0.0.1", help="address (default loopback)")
+    fserve.add_argument("--port", type=int, default=8600, help="port (default 8600)")
 
     policy = commands.add_parser("policy", help="policy tools")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
@@ -75,8 +83,45 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _scan(args.policy, args.image, args.text, args.redact)
     if args.command == "fallback":
+        if args.fallback_command == "serve":
+            return _fallback_serve(args.policy, args.host, args.port)
         return _fallback_check(args.policy)
     return _policy_check(args.file)
+
+
+def _fallback_serve(policy_path: str | None, host: str, port: int) -> int:
+    import logging
+    import os
+
+    from proxy.errors import PolicyError
+
+    try:
+        policy = _load(policy_path)
+    except PolicyError as e:
+        print(f"pixelgate: {e}", file=sys.stderr)
+        return 2
+    settings = policy.fallback
+    if not settings.model:
+        print("pixelgate fallback serve: the policy names no fallback.model", file=sys.stderr)
+        return 2
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+    from local_fallback.queue import GenerationQueue
+    from local_fallback.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        generator = load_generator(
+            settings.model, settings.device, steps=settings.steps, native_size=settings.native_size
+        )
+        generator.generate(GenerationRequest("warm-up", width=64, height=64))
+    except FallbackUnavailable as e:
+        print(f"pixelgate fallback serve: {e}", file=sys.stderr)
+        return 1
+    batch = 1 if generator.device == "cpu" else settings.max_batch
+    queue = GenerationQueue(generator, max_pending=settings.max_pending, max_batch=batch)
+    print(f"serving {generator.model} on {generator.device} at http://{host}:{port}/v1", flush=True)
+    serve(queue, host, port, token=os.environ.get(settings.token_env) or None)
+    return 0
 
 
 def _fallback_check(policy_path: str | None) -> int:
@@ -91,15 +136,25 @@ def _fallback_check(policy_path: str | None) -> int:
         print(f"pixelgate: {e}", file=sys.stderr)
         return 2
     settings = policy.fallback
-    if not settings.model:
+    if not settings.model and not settings.url:
         print(f"fallback: none configured (fallback.model); reroute -> {settings.on_unavailable}")
         return 1
+    import os
+
     from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+    from local_fallback.remote import load_remote
 
     try:
         started = time.perf_counter()
-        generator = load_generator(
-            settings.model, settings.device, steps=settings.steps, native_size=settings.native_size
+        generator: Any = (
+            load_remote(settings.url, token=os.environ.get(settings.token_env) or None)
+            if settings.url
+            else load_generator(
+                settings.model or "",
+                settings.device,
+                steps=settings.steps,
+                native_size=settings.native_size,
+            )
         )
         loaded = time.perf_counter() - started
         started = time.perf_counter()

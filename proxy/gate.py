@@ -13,8 +13,9 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
-from local_fallback.generator import Generator
+from local_fallback.generator import GenerationRequest
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
@@ -36,6 +37,18 @@ _DEFAULT_SIZE = (1024, 1024)
 _INLINE_MAX_CHARS = 8 * 1024
 
 
+class ImageModel(Protocol):
+    """What the gate needs of a local model: a Generator, its queue, or a remote service."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def device(self) -> str: ...
+
+    def generate(self, request: GenerationRequest) -> list[bytes]: ...
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the proxy does: answer itself (`response`), forward a new `body`, or forward as is."""
@@ -55,7 +68,7 @@ class Gate:
         adapters: Sequence[ProviderAdapter],
         detectors: Sequence[Detector],
         audit: AuditWriter,
-        fallback: Generator | None = None,
+        fallback: ImageModel | None = None,
     ) -> None:
         self.policy = policy
         self.router = Router(adapters, policy.providers)
@@ -167,8 +180,6 @@ class Gate:
     ) -> WireResponse:
         """From the original prompt and image: they never leave the building, and the client
         asked for an edit of its own image, not of a redaction."""
-        from local_fallback.generator import GenerationRequest
-
         request = outcome.request
         assert self.fallback is not None
         prompt = next((p.text for p in request.prompts if p.role == "prompt"), "")

@@ -149,6 +149,21 @@ class FallbackFile(_File):
     device: Annotated[
         str, _matching(r"auto|cpu|mps|cuda(:[0-9]+)?", "must be auto, cpu, mps, cuda or cuda:N")
     ] = "auto"
+    url: (
+        Annotated[str, _matching(r"https?://[^\s/?#]+(/[^\s?#]*)?", "must be an http(s):// URL")]
+        | None
+    ) = None
+    token_env: Annotated[
+        str, _matching(r"[A-Z_][A-Z0-9_]*", "must be an environment variable name")
+    ] = "PIXELGATE_FALLBACK_TOKEN"
+    max_pending: Annotated[int, Field(ge=1, le=10_000)] = 16
+    max_batch: Annotated[int, Field(ge=1, le=64)] = 4
+
+    @model_validator(mode="after")
+    def _one_model(self) -> FallbackFile:
+        if self.model and self.url:
+            raise ValueError("set fallback.model (a local folder) or fallback.url, not both")
+        return self
 
 
 class LimitsFile(_File):

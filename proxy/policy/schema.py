@@ -94,6 +94,13 @@ class FallbackSettings:
     steps: int = 1
     native_size: int = 512
     device: str = "auto"  # auto: CUDA fp16 > MPS > CPU fp32
+    # Remote mode: a `pixelgate fallback serve` URL instead of a local folder; its bearer
+    # token comes from this environment variable, never from the policy file.
+    url: str | None = None
+    token_env: str = "PIXELGATE_FALLBACK_TOKEN"
+    # Concurrent reroutes wait in a bounded queue (full: 503) and share pipeline calls.
+    max_pending: int = 16
+    max_batch: int = 4
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
-from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import Proxy, Upstream, free_port, policy_text, start_proxy, stop_proxy
 from helpers.images import astronaut, encode
 from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
@@ -108,3 +113,56 @@ def test_reroutes_are_audited_and_served_images_are_not(proxy: Proxy) -> None:
     actions = [e["action"] for e in proxy.events()]
     assert actions.count("reroute") == 3 and actions.count("block") == 1
     assert len(actions) == 4  # fetching a served image is not an inspected request
+
+
+@pytest.fixture(scope="module")
+def fallback_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`pixelgate fallback serve` as its own process, with a bearer token."""
+    work = tmp_path_factory.mktemp("service")
+    policy = work / "service.yaml"
+    policy.write_text(
+        f'version: 1\nfallback: {{model: "{tiny_pipeline_dir()}", native_size: 64, '
+        "token_env: TEST_FALLBACK_TOKEN}\n"
+    )
+    port = free_port()
+    log = work / "service.log"
+    env = {**os.environ, "TEST_FALLBACK_TOKEN": "s3cret-token", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proxy", "fallback", "serve", "--policy", str(policy),
+         "--port", str(port)],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while "serving" not in log.read_text() and time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}", log
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_the_remote_service_answers_a_proxy(
+    tmp_path_factory: pytest.TempPathFactory,
+    upstream: Upstream,
+    fallback_service: tuple[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, service_log = fallback_service
+    monkeypatch.setenv("TEST_FALLBACK_TOKEN", "s3cret-token")  # the proxy reads it too
+    policy = f"""rules:
+  - {{id: keep-home, entities: [EMAIL_ADDRESS], action: reroute}}
+fallback: {{url: "{url}", token_env: TEST_FALLBACK_TOKEN, on_unavailable: block}}
+"""
+    proxy = start_proxy(tmp_path_factory.mktemp("remote"), policy_text(upstream, policy), upstream)
+    try:
+        upstream.clear()
+        with proxy.openai_client(upstream) as client:
+            raw = client.images.with_raw_response.generate(
+                prompt=f"A postcard addressed to {EMAIL}", size="1024x1024"
+            )
+        assert raw.headers["x-pixelgate-decision"] == "reroute"
+        assert [i.size for i in pngs(list(raw.parse().data or []))] == [(1024, 1024)]
+        assert upstream.received == []
+    finally:
+        stop_proxy(proxy)
+    assert "postcard" not in service_log.read_text() and EMAIL not in service_log.read_text()
