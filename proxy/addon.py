@@ -30,6 +30,7 @@ from proxy.served import token_of
 log = logging.getLogger("pixelgate")
 
 DECISION_HEADER = "X-PixelGate-Decision"
+_INSPECTION_WORKERS = 4
 _META_ADAPTER = "pixelgate_adapter"
 _META_DECISION = "pixelgate_decision"
 # mitmproxy options that would write request content to disk or logs.
@@ -46,7 +47,9 @@ def build_gate(policy: Policy) -> Gate:
 class PixelGate:
     def __init__(self) -> None:
         self.gate: Gate | None = None
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixelgate")
+        self._executor = ThreadPoolExecutor(
+            max_workers=_INSPECTION_WORKERS, thread_name_prefix="pixelgate"
+        )
 
     def load(self, loader: Loader) -> None:
         silence_content_loggers()
@@ -77,6 +80,17 @@ class PixelGate:
             if self.gate is not None:
                 self.gate.audit.close()
             self.gate = gate
+            # A rerouted request holds its worker while it waits for the local model: room for
+            # every request the fallback queue may hold, so waiting reroutes never starve the
+            # inspection of other traffic (and a full queue answers 503 instead of stalling).
+            waiting = gate.policy.fallback.max_pending if gate.fallback is not None else 0
+            previous, self._executor = (
+                self._executor,
+                ThreadPoolExecutor(
+                    max_workers=_INSPECTION_WORKERS + waiting, thread_name_prefix="pixelgate"
+                ),
+            )
+            previous.shutdown(wait=False)  # requests already running on it finish there
             log.info(
                 "PixelGate policy %s loaded (mode %s, on_error %s)",
                 path,

@@ -166,3 +166,33 @@ fallback: {{url: "{url}", token_env: TEST_FALLBACK_TOKEN, on_unavailable: block}
     finally:
         stop_proxy(proxy)
     assert "postcard" not in service_log.read_text() and EMAIL not in service_log.read_text()
+
+
+def test_a_full_queue_answers_503_with_retry_after(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Upstream
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    policy = f"""rules:
+  - {{id: keep-home, entities: [EMAIL_ADDRESS], action: reroute}}
+fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64, max_pending: 1}}
+"""
+    proxy = start_proxy(tmp_path_factory.mktemp("full"), policy_text(upstream, policy), upstream)
+
+    def one(i: int) -> tuple[int, str | None]:
+        with proxy.http_client() as http:
+            r = http.post(
+                f"https://localhost:{upstream.port}/v1/images/generations",
+                json={"prompt": f"card {i} for {EMAIL}", "n": 4, "size": "1536x1024"},
+            )
+        return r.status_code, r.headers.get("retry-after")
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(one, range(6)))
+    finally:
+        stop_proxy(proxy)
+    assert {status for status, _ in answers} <= {200, 503}
+    assert any(status == 200 for status, _ in answers)
+    busy = [retry for status, retry in answers if status == 503]
+    assert busy and all(retry and int(retry) >= 1 for retry in busy)
