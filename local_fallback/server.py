@@ -20,7 +20,6 @@ import ipaddress
 import json
 import logging
 import math
-import re
 import sys
 import threading
 import time
@@ -29,22 +28,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from local_fallback import api_fields as api
+from local_fallback.api_fields import ApiError
 from local_fallback.generator import FallbackUnavailable, GenerationRequest
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024 * 1024
-MAX_N = 10  # OpenAI's own limit per request
-MAX_SIDE = 4096
-DEFAULT_SIZE = (1024, 1024)  # OpenAI's default for "auto" or no size
-MAX_SEED = 2**63 - 1
 
 GENERATIONS = "/v1/images/generations"
 EDITS = "/v1/images/edits"
 HEALTHZ = "/healthz"
 _ROUTES = frozenset({GENERATIONS, EDITS, HEALTHZ})
-_SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
-_INT = re.compile(r"-?[0-9]{1,20}")
 
 
 class ImageGenerator(Protocol):
@@ -56,28 +51,6 @@ class ImageGenerator(Protocol):
 
 def _describe(generator: ImageGenerator) -> dict[str, str]:
     return {key: str(getattr(generator, key, "unknown")) for key in ("model", "device", "dtype")}
-
-
-class ApiError(Exception):
-    """An answer in OpenAI's error format; `message` is ours and content-free."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        kind: str = "invalid_request_error",
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.param = param
-        self.code = code
-        self.retry_after = retry_after
 
 
 class ImageServer(ThreadingHTTPServer):
@@ -205,15 +178,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "the body is not valid JSON", code="invalid_json") from None
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON object", code="invalid_json")
-        width, height = _size(body.get("size"))
+        width, height = api.size_of(body.get("size"))
         request = GenerationRequest(
-            prompt=_prompt(body.get("prompt")),
-            n=_n(body.get("n")),
+            prompt=api.prompt_of(body.get("prompt")),
+            n=api.count(body.get("n")),
             width=width,
             height=height,
-            seed=_seed(body.get("seed")),
+            seed=api.seed_of(body.get("seed")),
         )
-        _response_format(body.get("response_format"))
+        api.check_response_format(body.get("response_format"))
         return self._generate(request)
 
     def _edits(self) -> dict[str, Any]:
@@ -244,17 +217,17 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError(400, "a form field is not UTF-8", param=part.name[:40]) from None
         if image is None:
             raise ApiError(400, "an image is required", param="image")
-        width, height = _size(fields.get("size"))
+        width, height = api.size_of(fields.get("size"))
         request = GenerationRequest(
-            prompt=_prompt(fields.get("prompt")),
-            n=_n(_form_int(fields.get("n"), "n")),
+            prompt=api.prompt_of(fields.get("prompt")),
+            n=api.count(api.form_int(fields.get("n"), "n")),
             width=width,
             height=height,
-            seed=_seed(_form_int(fields.get("seed"), "seed")),
+            seed=api.seed_of(api.form_int(fields.get("seed"), "seed")),
             init_image=image,
-            strength=_strength(fields.get("strength")),
+            strength=api.strength_of(fields.get("strength")),
         )
-        _response_format(fields.get("response_format"))
+        api.check_response_format(fields.get("response_format"))
         return self._generate(request)
 
     def _generate(self, request: GenerationRequest) -> dict[str, Any]:
@@ -353,67 +326,3 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # -- field validation (messages name the field, never its value) ----------------------------
-
-
-def _prompt(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, "prompt is required and must be a non-empty string", param="prompt")
-    return value
-
-
-def _n(value: object) -> int:
-    if value is None:
-        return 1
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_N:
-        raise ApiError(400, f"n must be an integer from 1 to {MAX_N}", param="n")
-    return value
-
-
-def _seed(value: object) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
-        raise ApiError(400, f"seed must be an integer from 0 to {MAX_SEED}", param="seed")
-    return value
-
-
-def _size(value: object) -> tuple[int, int]:
-    if value is None or value == "auto":
-        return DEFAULT_SIZE
-    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ApiError(400, "size must be 'auto' or WIDTHxHEIGHT", param="size")
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
-        raise ApiError(400, f"size sides must be from 1 to {MAX_SIDE}", param="size")
-    return width, height
-
-
-def _strength(value: str | None) -> float:
-    if value is None:
-        return GenerationRequest.strength
-    try:
-        strength = float(value)
-    except ValueError:
-        strength = math.nan
-    if not 0.0 < strength <= 1.0:
-        raise ApiError(400, "strength must be a number in (0, 1]", param="strength")
-    return strength
-
-
-def _form_int(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    if not _INT.fullmatch(value.strip()):
-        raise ApiError(400, f"{name} must be an integer", param=name)
-    return int(value)
-
-
-def _response_format(value: object) -> None:
-    if value not in (None, "b64_json"):
-        raise ApiError(
-            400,
-            "only response_format b64_json is served by the fallback service",
-            param="response_format",
-            code="unsupported_response_format",
-        )

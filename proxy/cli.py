@@ -104,7 +104,8 @@ def _fallback_serve(policy_path: str | None, host: str, port: int) -> int:
     if not settings.model:
         print("pixelgate fallback serve: the policy names no fallback.model", file=sys.stderr)
         return 2
-    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest
+    from local_fallback.loading import load_generator
     from local_fallback.queue import GenerationQueue
     from local_fallback.server import serve
 
@@ -141,7 +142,8 @@ def _fallback_check(policy_path: str | None) -> int:
         return 1
     import os
 
-    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest
+    from local_fallback.loading import load_generator
     from local_fallback.remote import load_remote
 
     try:

@@ -30,7 +30,8 @@ def load_fallback(policy: Policy) -> ImageModel | None:
                 fallback.on_unavailable,
             )
         return None
-    from local_fallback.generator import FallbackUnavailable, GenerationRequest, load_generator
+    from local_fallback.generator import FallbackUnavailable, GenerationRequest
+    from local_fallback.loading import load_generator
 
     try:
         generator = load_generator(
