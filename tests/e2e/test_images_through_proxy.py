@@ -41,13 +41,6 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Itera
     stop_proxy(handle)
 
 
-@pytest.fixture
-def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
-    upstream.clear()
-    with proxy.openai_client(upstream) as c:
-        yield c
-
-
 def forwarded_image(upstream: Upstream) -> bytes:
     (received,) = upstream.received
     return multipart_fields(received.body, received.headers["content-type"])["image"]

@@ -50,13 +50,6 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Itera
     stop_proxy(handle)
 
 
-@pytest.fixture
-def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
-    upstream.clear()
-    with proxy.openai_client(upstream) as c:
-        yield c
-
-
 def test_clean_prompt_arrives_byte_for_byte(proxy: Proxy, upstream: Upstream) -> None:
     sent: list[bytes] = []
     http_client = proxy.http_client()

@@ -42,13 +42,6 @@ fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64, on_unavailable: blo
     stop_proxy(handle)
 
 
-@pytest.fixture
-def client(proxy: Proxy, upstream: Upstream) -> Iterator[openai.OpenAI]:
-    upstream.clear()
-    with proxy.openai_client(upstream) as c:
-        yield c
-
-
 def pngs(data: list[object]) -> list[Image.Image]:
     return [Image.open(io.BytesIO(base64.b64decode(d.b64_json))) for d in data]  # type: ignore[attr-defined]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -13,76 +12,13 @@ from typing import Any, cast
 import numpy as np
 import pytest
 from helpers.tiny_sd import tiny_pipeline_dir
-from PIL import Image, ImageOps
+from PIL import Image
 
 from local_fallback import FallbackUnavailable, GenerationRequest, Generator, load_generator
-from local_fallback.generator import (
-    GUIDANCE_SCALE,
-    _encode_png,
-    _translate,
-    _validate,
-)
 from local_fallback.queue import FallbackBusy, GenerationQueue
 
 NATIVE = 64
 SIZES = [(64, 64), (96, 64), (48, 80), (64, 64), (32, 32), (64, 64), (96, 64), (64, 64)]
-
-
-class _ProposedBatchGenerator(Generator):
-    """`generate_batch` as proposed for generator.py; once it is there, the real one is used."""
-
-    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[list[bytes]]:
-        if not requests:
-            return []
-        for request in requests:
-            _validate(request)
-            if request.init_image is not None:
-                raise ValueError("generate_batch is text-to-image only")
-        size = self.native_dims(requests[0].width, requests[0].height)
-        if any(self.native_dims(r.width, r.height) != size for r in requests):
-            raise ValueError("a batch must share one generation size")
-        seeds = [secrets.randbits(63) if r.seed is None else r.seed for r in requests]
-        try:
-            images = self._run_batch(requests, size, seeds)
-        except FallbackUnavailable:
-            raise
-        except Exception as e:
-            raise _translate(e, f"generation with {self.model}") from None
-        out: list[list[bytes]] = []
-        start = 0
-        for request in requests:
-            fit = (request.width, request.height)
-            chunk = images[start : start + request.n]
-            out.append(
-                [_encode_png(ImageOps.fit(im, fit, Image.Resampling.LANCZOS)) for im in chunk]
-            )
-            start += request.n
-        return out
-
-    def _run_batch(
-        self, requests: Sequence[GenerationRequest], size: tuple[int, int], seeds: list[int]
-    ) -> list[Image.Image]:
-        import torch
-
-        kind = "cpu" if self.device == "mps" else self.device
-        prompts: list[str] = []
-        rngs: list[Any] = []
-        for request, seed in zip(requests, seeds, strict=True):
-            rng = torch.Generator(kind).manual_seed(seed)
-            prompts += [request.prompt] * request.n
-            rngs += [rng] * request.n
-        with self._lock:
-            out = self._text2image(
-                prompt=prompts,
-                num_images_per_prompt=1,
-                width=size[0],
-                height=size[1],
-                num_inference_steps=self.steps,
-                guidance_scale=GUIDANCE_SCALE,
-                generator=rngs,
-                output_type="pil",
-            )
-        return list(out.images)
 
 
 class _WithoutBatch:
@@ -183,19 +119,7 @@ def test_concurrent_callers_get_their_pngs_equal_to_serial_generation(
 def test_batched_generation_on_the_tiny_pipeline_matches_serial_within_rounding(
     generator: Generator,
 ) -> None:
-    batching = (
-        generator
-        if hasattr(generator, "generate_batch")
-        else _ProposedBatchGenerator(
-            generator._text2image,
-            generator._image2image,
-            device=generator.device,
-            dtype=generator.dtype,
-            model=generator.model,
-            steps=generator.steps,
-            native_size=generator.native_size,
-        )
-    )
+    batching = generator  # Generator.generate_batch: one pipeline call per batch
     requests = requests_for_sizes()
     queue = queue_of(batching, max_batch=4, max_wait_ms=50)
     try:
