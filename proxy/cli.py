@@ -14,6 +14,7 @@ from proxy import __version__
 if TYPE_CHECKING:
     from proxy.model import Finding
     from proxy.pipeline import Outcome, Pipeline
+    from proxy.policy import Policy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,39 +90,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _policy_check(args.file)
 
 
+def _policy_or_exit(path: str | None) -> Policy:
+    from proxy.errors import PolicyError
+
+    try:
+        return _load(path)
+    except PolicyError as e:
+        print(f"pixelgate: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _fallback_serve(policy_path: str | None, host: str, port: int) -> int:
     import logging
     import os
 
-    from proxy.errors import PolicyError
+    from local_fallback.server import serve
+    from proxy.fallback import load_fallback
 
-    try:
-        policy = _load(policy_path)
-    except PolicyError as e:
-        print(f"pixelgate: {e}", file=sys.stderr)
-        return 2
-    settings = policy.fallback
+    settings = (policy := _policy_or_exit(policy_path)).fallback
     if not settings.model:
         print("pixelgate fallback serve: the policy names no fallback.model", file=sys.stderr)
         return 2
-    from local_fallback.generator import FallbackUnavailable, GenerationRequest
-    from local_fallback.loading import load_generator
-    from local_fallback.queue import GenerationQueue
-    from local_fallback.server import serve
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        generator = load_generator(
-            settings.model, settings.device, steps=settings.steps, native_size=settings.native_size
-        )
-        generator.generate(GenerationRequest("warm-up", width=64, height=64))
-    except FallbackUnavailable as e:
-        print(f"pixelgate fallback serve: {e}", file=sys.stderr)
+    model = load_fallback(policy)  # loaded, warmed up and queued, as the proxy does
+    if model is None:
         return 1
-    batch = 1 if generator.device == "cpu" else settings.max_batch
-    queue = GenerationQueue(generator, max_pending=settings.max_pending, max_batch=batch)
-    print(f"serving {generator.model} on {generator.device} at http://{host}:{port}/v1", flush=True)
-    serve(queue, host, port, token=os.environ.get(settings.token_env) or None)
+    print(f"serving {model.model} on {model.device} at http://{host}:{port}/v1", flush=True)
+    serve(model, host, port, token=os.environ.get(settings.token_env) or None)
     return 0
 
 
@@ -129,14 +124,7 @@ def _fallback_check(policy_path: str | None) -> int:
     """Exit 0 when the model loads and makes an image, 1 when it cannot, 2 on a bad policy."""
     import time
 
-    from proxy.errors import PolicyError
-
-    try:
-        policy = _load(policy_path)
-    except PolicyError as e:
-        print(f"pixelgate: {e}", file=sys.stderr)
-        return 2
-    settings = policy.fallback
+    settings = _policy_or_exit(policy_path).fallback
     if not settings.model and not settings.url:
         print(f"fallback: none configured (fallback.model); reroute -> {settings.on_unavailable}")
         return 1
@@ -172,7 +160,7 @@ def _fallback_check(policy_path: str | None) -> int:
     return 0
 
 
-def _load(path: str | None):  # type: ignore[no-untyped-def]
+def _load(path: str | None) -> Policy:
     from proxy.policy import bundled_policy_path, load_policy
 
     return load_policy(path or str(bundled_policy_path("default")))
