@@ -167,14 +167,13 @@ def _load(path: str | None) -> Policy:
 
 
 def _policy_check(path: str) -> int:
-    from proxy.errors import PolicyError
     from proxy.providers import ADAPTERS
     from proxy.providers.routing import Router
 
+    policy = _policy_or_exit(path)
     try:
-        policy = _load(path)
         Router(ADAPTERS, policy.providers)
-    except (PolicyError, ValueError) as e:
+    except ValueError as e:
         print(f"pixelgate: {e}", file=sys.stderr)
         return 2
     print(
@@ -188,7 +187,7 @@ def _scan(
     policy_path: str | None, images: Sequence[str], text: str | None, redact_to: str | None = None
 ) -> int:
     from proxy.detectors import build_detectors
-    from proxy.errors import PolicyError, RequestRejected
+    from proxy.errors import RequestRejected
     from proxy.model import Action, ImagePart, ImageRequest, TextPart
     from proxy.pipeline import Pipeline
 
@@ -200,15 +199,12 @@ def _scan(
             file=sys.stderr,
         )
         return 2
+    policy = _policy_or_exit(policy_path)
     try:
-        policy = _load(policy_path)
         parts = tuple(
             ImagePart(f"file:{i}", Path(name).read_bytes(), Path(name).name)
             for i, name in enumerate(images)
         )
-    except PolicyError as e:
-        print(f"pixelgate: {e}", file=sys.stderr)
-        return 2
     except OSError as e:
         print(f"pixelgate scan: cannot read image: {e.strerror}", file=sys.stderr)
         return 2

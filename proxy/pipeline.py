@@ -41,12 +41,9 @@ def _ms(since: float) -> float:
 class Pipeline:
     """Detectors + policy. Shared by the proxy, `pixelgate scan` and offline replay."""
 
-    def __init__(
-        self, policy: Policy, detectors: Sequence[Detector], *, fallback_ready: bool = False
-    ) -> None:
+    def __init__(self, policy: Policy, detectors: Sequence[Detector]) -> None:
         self.policy = policy
         self.detectors = tuple(detectors)
-        self.fallback_ready = fallback_ready
         decoders = [d.decoder for d in self.detectors if isinstance(d, ImageDetectorStage)]
         self._decoder = decoders[0] if decoders else ImageDecoder(policy.limits)
 
@@ -82,14 +79,13 @@ class Pipeline:
                     break
         return findings
 
-    def run(self, request: ImageRequest, *, fallback_ready: bool | None = None) -> Outcome:
-        """`fallback_ready` overrides the pipeline's own for this request (a local model
-        that cannot answer in the form this client asked for is not ready for it)."""
+    def run(self, request: ImageRequest, *, fallback_ready: bool = False) -> Outcome:
+        """`fallback_ready`: a local model can answer this request in the form the client
+        asked for; without one, a reroute becomes `fallback.on_unavailable`."""
         self.check_limits(request)
         timings: dict[str, float] = {}
         findings = self.detect(request, timings, until_blocked=True)
-        ready = self.fallback_ready if fallback_ready is None else fallback_ready
-        decision = decide(self.policy, findings, fallback_ready=ready)
+        decision = decide(self.policy, findings, fallback_ready=fallback_ready)
         forward: ImageRequest | None = request
         if decision.action is Action.REDACT:
             forward, decision = self._redact(request, decision, timings)

@@ -222,12 +222,7 @@ class Mitmdump:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        _stop(self.process)
 
 
 def start_mitmdump(workdir: Path, upstream: Upstream, *scripts: Path) -> Mitmdump:
@@ -270,12 +265,16 @@ def _accepts(port: int) -> bool:
 
 
 def stop_proxy(proxy: Proxy) -> None:
-    proxy.process.terminate()
+    _stop(proxy.process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        proxy.process.wait(timeout=20)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proxy.process.kill()
-        proxy.process.wait()
+        process.kill()
+        process.wait()
 
 
 def policy_text(upstream: Upstream, body: str) -> str:
