@@ -25,7 +25,7 @@ from proxy.policy import Policy, bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.quiet import silence_content_loggers
-from proxy.served import token_of
+from proxy.served import is_served_path
 
 log = logging.getLogger("pixelgate")
 
@@ -160,9 +160,7 @@ class PixelGate:
         if not isinstance(adapter, ProviderAdapter):
             return
         gate = self.gate
-        token = token_of(flow.request.path)
-        if token is not None and flow.request.method == "GET":
-            self._serve(flow, adapter, gate, token)
+        if flow.request.method == "GET" and self._serve(flow, adapter, gate):
             return
         verdict: Verdict | None
         try:
@@ -183,17 +181,22 @@ class PixelGate:
         else:
             self._apply(flow, verdict)
 
-    def _serve(self, flow: http.HTTPFlow, adapter: ProviderAdapter, gate: Gate, token: str) -> None:
-        """A locally generated image by its link, from memory; expired links are gone."""
-        png = gate.served.get(token)
-        if png is None:
+    def _serve(self, flow: http.HTTPFlow, adapter: ProviderAdapter, gate: Gate) -> bool:
+        """Answer a link or a job document the proxy handed out, from memory; a link under
+        our own prefix that has expired is gone. False: not ours, forward it."""
+        served = gate.served.get(flow.request.path)
+        if served is not None:
+            headers = {"content-type": served.content_type}
+            flow.response = http.Response.make(200, served.body, headers)
+        elif is_served_path(flow.request.path):
             answer = adapter.render_error(
                 404, "This PixelGate image link has expired", "pixelgate_expired", "not_found"
             )
             flow.response = _mitm_response(answer)
         else:
-            flow.response = http.Response.make(200, png, {"content-type": "image/png"})
+            return False
         flow.response.headers["cache-control"] = "no-store"
+        return True
 
     def _reject(
         self, gate: Gate, adapter: ProviderAdapter, error: PixelGateError

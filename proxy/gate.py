@@ -20,7 +20,7 @@ from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
-from proxy.model import Action, ImageRequest
+from proxy.model import Action, Decision, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
@@ -110,7 +110,9 @@ class Gate:
             if cheap_only and not self._cheap(parsed):
                 return None
             ready = self.fallback is not None and adapter.can_render(parsed)
-            outcome = self.pipeline.run(parsed, fallback_ready=ready)
+            outcome = _unless_unrewritable(
+                self.pipeline.run(parsed, fallback_ready=ready), adapter.unrewritable(wire), ready
+            )
             rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
             if cheap_only and rerouted:
                 return None  # generating an image is never done on the event loop
@@ -196,8 +198,8 @@ class Gate:
             )
         )
 
-        def publish(png: bytes) -> str:
-            return url_for(wire.host, wire.port, self.served.put(png))
+        def publish(body: bytes, content_type: str = "image/png", path: str | None = None) -> str:
+            return url_for(wire.host, wire.port, self.served.put(body, content_type, path))
 
         return adapter.render_images(request, images, publish)
 
@@ -276,6 +278,18 @@ class Gate:
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)
+
+
+def _unless_unrewritable(outcome: Outcome, why: str | None, fallback_ready: bool) -> Outcome:
+    """A redaction of a body that must not change (a signature covers it) becomes a reroute
+    when the local model can answer, else a block; the reason says why."""
+    decision = outcome.decision
+    if why is None or decision.action is not Action.REDACT:
+        return outcome
+    action = Action.REROUTE if fallback_ready else Action.BLOCK
+    reasons = (*decision.reasons, f"{why}, so redaction becomes {action.value}")
+    changed = Decision(action, decision.rule_id, reasons, decision.targets)
+    return replace(outcome, decision=changed, forward=None)
 
 
 def _size(value: object) -> tuple[int, int]:

@@ -51,13 +51,18 @@ class TextPart:
 
 @dataclass(frozen=True)
 class ImagePart:
-    """One uploaded image, as bytes exactly as the client sent them."""
+    """One uploaded image, as bytes exactly as the client sent them.
+
+    An image the client gave by `url` instead of inline arrives with empty `data`; the gate
+    fetches it (and fills `data`), refuses it, or leaves it uninspected, as the policy says.
+    """
 
     ref: str
     data: bytes
     filename: str | None = None
     content_type: str | None = None
     role: str = "image"  # "image" or "mask"
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Text spans become placeholders; an image with findings is repainted and re-encod
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, ImagePart, ImageRequest, Source, TextPart
@@ -76,4 +77,4 @@ def _redacted_image(part: ImagePart, index: int, found: list[Finding], decode: D
     from proxy.images.redact import redact_image
 
     data = redact_image(part.data, decode(part, index), found)
-    return ImagePart(part.ref, data, part.filename, part.content_type, part.role)
+    return replace(part, data=data)

@@ -1,8 +1,9 @@
-"""Locally generated images that the proxy itself serves by URL, from memory only.
+"""Answers that the proxy itself serves by URL, from memory only: locally generated images,
+and the job documents that polling APIs (Replicate, FLUX) fetch after a forged answer.
 
-An OpenAI client that asked for `response_format: url` gets a link on the provider host it
-called; fetching it goes through the proxy again, which answers from here. Links are
-unguessable, expire, and the store is bounded: nothing is ever written to disk.
+A client that asked for a link gets one on the provider host it called; fetching it goes
+through the proxy again, which answers from here. Generated paths are unguessable, everything
+expires, and the store is bounded: nothing is ever written to disk.
 """
 
 from __future__ import annotations
@@ -11,32 +12,46 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 PATH_PREFIX = "/pixelgate/fallback/"
 
 
-class ImageStore:
-    """PNG bytes by token, for `ttl` seconds, at most `max_images` (oldest evicted first)."""
+@dataclass(frozen=True)
+class Served:
+    content_type: str
+    body: bytes
 
-    def __init__(self, ttl: float = 600.0, max_images: int = 256) -> None:
+
+class ImageStore:
+    """Bodies by path, for `ttl` seconds, at most `max_items` (oldest evicted first)."""
+
+    def __init__(self, ttl: float = 600.0, max_items: int = 256) -> None:
         self.ttl = ttl
-        self.max_images = max_images
-        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.max_items = max_items
+        self._items: OrderedDict[str, tuple[float, Served]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, png: bytes) -> str:
-        token = secrets.token_urlsafe(24)
+    def put(self, body: bytes, content_type: str = "image/png", path: str | None = None) -> str:
+        """Store `body` and return the path it is served at: `path` when given (the exact
+        path a provider's SDK will poll), else a fresh unguessable one under PATH_PREFIX."""
+        if path is None:
+            suffix = ".png" if content_type == "image/png" else ""
+            path = f"{PATH_PREFIX}{secrets.token_urlsafe(24)}{suffix}"
         with self._lock:
             self._expire(time.monotonic())
-            self._items[token] = (time.monotonic() + self.ttl, png)
-            while len(self._items) > self.max_images:
+            self._items.pop(path, None)
+            self._items[path] = (time.monotonic() + self.ttl, Served(content_type, body))
+            while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
-        return token
+        return path
 
-    def get(self, token: str) -> bytes | None:
+    def get(self, path: str) -> Served | None:
+        """What is served at `path` (query string ignored), or None."""
+        path = path.partition("?")[0]
         with self._lock:
             self._expire(time.monotonic())
-            item = self._items.get(token)
+            item = self._items.get(path)
         return item[1] if item else None
 
     def _expire(self, now: float) -> None:
@@ -44,14 +59,11 @@ class ImageStore:
             self._items.popitem(last=False)
 
 
-def url_for(host: str, port: int, token: str) -> str:
+def url_for(host: str, port: int, path: str) -> str:
     authority = host if port == 443 else f"{host}:{port}"
-    return f"https://{authority}{PATH_PREFIX}{token}.png"
+    return f"https://{authority}{path}"
 
 
-def token_of(path: str) -> str | None:
-    """The token in a served-image path, or None for any other path."""
-    if not path.startswith(PATH_PREFIX):
-        return None
-    name = path[len(PATH_PREFIX) :].partition("?")[0]
-    return name.removesuffix(".png") or None
+def is_served_path(path: str) -> bool:
+    """A path under our own prefix: answered from the store or as expired, never forwarded."""
+    return path.startswith(PATH_PREFIX)

@@ -8,9 +8,10 @@ offline replay share it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 from proxy.model import ImageRequest
 
@@ -39,6 +40,32 @@ class WireResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+class Publish(Protocol):
+    """Stores a body in the proxy's memory and returns the https URL the proxy serves it at,
+    on the host the client called: at `path` when given, else at a fresh unguessable path."""
+
+    def __call__(
+        self, body: bytes, content_type: str = "image/png", path: str | None = None
+    ) -> str: ...
+
+
+def changes(original: ImageRequest, edited: ImageRequest) -> dict[str, str | bytes]:
+    """The parts of `edited` that differ from `original`, by ref: what `apply` writes back.
+
+    Raises ValueError for a ref that `original` does not have.
+    """
+    before: dict[str, str | bytes] = {p.ref: p.text for p in original.prompts}
+    before.update((i.ref, i.data) for i in original.images)
+    changed: dict[str, str | bytes] = {}
+    after = [(p.ref, p.text) for p in edited.prompts] + [(i.ref, i.data) for i in edited.images]
+    for ref, value in after:
+        if ref not in before:
+            raise ValueError(f"ref {ref!r} is not part of this request")
+        if before[ref] != value:
+            changed[ref] = value
+    return changed
 
 
 class ProviderAdapter(ABC):
@@ -74,12 +101,18 @@ class ProviderAdapter(ABC):
 
     @abstractmethod
     def render_images(
-        self, request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+        self, request: ImageRequest, images: Sequence[bytes], publish: Publish
     ) -> WireResponse:
         """A success response carrying locally generated PNG `images`, in the format this
         provider would have answered `request` with (the local fallback's answer).
-        `publish` stores an image in the proxy's memory and returns a URL it serves."""
+        `publish` serves a body from the proxy's memory: image links, and the job documents
+        a polling API fetches next."""
 
     def can_render(self, request: ImageRequest) -> bool:
         """Whether `render_images` can answer this request (e.g. not a streamed one)."""
         return True
+
+    def unrewritable(self, request: WireRequest) -> str | None:
+        """Why this request's body cannot be rewritten (e.g. a signature covers it), or None.
+        A redaction of such a request becomes a reroute or a block."""
+        return None

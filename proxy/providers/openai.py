@@ -6,19 +6,17 @@ Refs: `json:<JSON pointer>` (RFC 6901) into a JSON body, `part:<index>` into a m
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImagePart, ImageRequest, TextPart
 from proxy.providers import multipart
-from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
+from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
+from proxy.providers.jsonbody import JsonBody, child
 
 _OPERATIONS = {
     "/images/generations": "images.generate",
@@ -31,7 +29,6 @@ _TYPES: dict[str, type] = {"n": int, "stream": bool}
 _NEUTRAL = frozenset(
     _PARAMS + ("background", "input_fidelity", "moderation", "output_compression", "style")
 ) | {"partial_images"}
-_MAX_DEPTH = 32
 _IMAGE_FIELDS = {"image": "image", "image[]": "image", "mask": "mask"}
 
 
@@ -42,9 +39,7 @@ class _Reading:
     images: list[ImagePart] = field(default_factory=list)
     raw: dict[str, object] = field(default_factory=dict)
     form: multipart.Multipart | None = None
-    doc: dict[str, Any] | None = None
-    # JSON ref -> (container, key), so apply writes back without walking pointers again.
-    slots: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    json: JsonBody | None = None
 
 
 class OpenAIAdapter(ProviderAdapter):
@@ -52,28 +47,26 @@ class OpenAIAdapter(ProviderAdapter):
 
     Every prompt, every other client-written string (`user`, unknown fields) and every
     uploaded image is returned. A body that two readers could read differently (repeated keys
-    or fields, odd multipart framing) is refused, and so are images sent by URL or file id,
-    which cannot be inspected here.
+    or fields, odd multipart framing) is refused, and so are images sent by file id, which
+    cannot be inspected here. Images by link are returned for the gate to fetch or refuse.
+
+    OpenAI-compatible services are instances with their own `name` and hosts, not copies.
     """
 
-    name = "openai"
-    default_hosts = ("api.openai.com", "*.openai.azure.com")
+    def __init__(
+        self,
+        name: str = "openai",
+        hosts: tuple[str, ...] = ("api.openai.com", "*.openai.azure.com"),
+    ) -> None:
+        self.name = name
+        self.default_hosts = hosts
 
     def parse(self, request: WireRequest) -> ImageRequest:
-        return _request(_read(request))
+        return _request(self.name, _read(request))
 
     def apply(self, request: WireRequest, edited: ImageRequest) -> bytes:
         reading = _read(request)
-        originals: dict[str, str | bytes] = {p.ref: p.text for p in reading.prompts}
-        originals.update((i.ref, i.data) for i in reading.images)
-        changed: dict[str, str | bytes] = {}
-        for ref, value in [(p.ref, p.text) for p in edited.prompts] + [
-            (i.ref, i.data) for i in edited.images
-        ]:
-            if ref not in originals:
-                raise ValueError(f"ref {ref!r} is not part of this request")
-            if originals[ref] != value:
-                changed[ref] = value
+        changed = changes(_request(self.name, reading), edited)
         if not changed:
             return request.body
         if reading.form is not None:
@@ -81,18 +74,11 @@ class OpenAIAdapter(ProviderAdapter):
                 int(r[5:]): v if isinstance(v, bytes) else v.encode() for r, v in changed.items()
             }
             return reading.form.with_bodies(bodies).serialize()
-        for ref, value in changed.items():
-            container, key = reading.slots[ref]
-            if isinstance(value, bytes):
-                head = container[key].partition(",")[0]
-                if not head.lower().endswith(";base64"):
-                    head = head.partition(";")[0] + ";base64"
-                value = f"{head},{base64.b64encode(value).decode('ascii')}"
-            container[key] = value
-        return json.dumps(reading.doc, ensure_ascii=False, separators=(",", ":")).encode()
+        assert reading.json is not None
+        return reading.json.write(changed)
 
     def render_images(
-        self, request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+        self, request: ImageRequest, images: Sequence[bytes], publish: Publish
     ) -> WireResponse:
         return _render_images(request, images, publish)
 
@@ -110,7 +96,7 @@ class OpenAIAdapter(ProviderAdapter):
 
 
 def _render_images(
-    request: ImageRequest, images: Sequence[bytes], publish: Callable[[bytes], str]
+    request: ImageRequest, images: Sequence[bytes], publish: Publish
 ) -> WireResponse:
     # The Images API's response shape; the SDK parses `data[].b64_json` or `data[].url`.
     if request.params.get("response_format") == "url":
@@ -133,22 +119,21 @@ def _read(request: WireRequest) -> _Reading:
             "inspects (POST .../images/generations, /images/edits or /images/variations)"
         )
     reading = _Reading(_OPERATIONS[suffix])
-    media, params = multipart.header_params(request.content_type)
+    media, _ = multipart.header_params(request.content_type)
     if media == "multipart/form-data" and reading.operation != "images.generate":
         reading.form = multipart.parse(request.body, request.content_type)
         _from_form(reading, reading.form)
     elif media == "application/json" and reading.operation != "images.variation":
-        if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
-            raise MalformedRequest("JSON body must be UTF-8")
-        reading.doc = _load_json(request.body)
-        _from_json(reading, reading.doc)
+        reading.json = JsonBody(request.body, request.content_type)
+        _from_json(reading, reading.json)
+        reading.prompts, reading.images = reading.json.prompts, reading.json.images
     else:
         wanted = "multipart/form-data" if reading.operation != "images.generate" else "JSON"
         raise MalformedRequest(f"expected a {wanted} body for {reading.operation}")
     return reading
 
 
-def _request(reading: _Reading) -> ImageRequest:
+def _request(provider: str, reading: _Reading) -> ImageRequest:
     operation, images = reading.operation, reading.images
     if operation != "images.variation" and not any(p.role == "prompt" for p in reading.prompts):
         raise MalformedRequest(f"missing prompt for {operation}")
@@ -167,7 +152,7 @@ def _request(reading: _Reading) -> ImageRequest:
         if value is not None:
             params[key] = value
     prompts = tuple(reading.prompts)
-    return ImageRequest("openai", operation, prompts, tuple(images), MappingProxyType(params))
+    return ImageRequest(provider, operation, prompts, tuple(images), MappingProxyType(params))
 
 
 def _from_form(reading: _Reading, form: multipart.Multipart) -> None:
@@ -204,86 +189,33 @@ def _form_value(name: str, text: str) -> object:
     return text  # a wrong type is refused in _request, with the other params
 
 
-def _load_json(body: bytes) -> dict[str, Any]:
-    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        if len({key for key, _ in pairs}) != len(pairs):
-            raise MalformedRequest("JSON body repeats a key")
-        return dict(pairs)
-
-    def no_constant(_: str) -> object:
-        raise MalformedRequest("JSON body contains NaN or Infinity")
-
-    try:
-        doc = json.loads(body.decode("utf-8"), object_pairs_hook=unique, parse_constant=no_constant)
-    except UnicodeDecodeError:
-        raise MalformedRequest("JSON body is not UTF-8") from None
-    except (ValueError, RecursionError):
-        raise MalformedRequest("body is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise MalformedRequest("JSON body must be an object")
-    return doc
-
-
-def _from_json(reading: _Reading, doc: dict[str, Any]) -> None:
+def _from_json(reading: _Reading, body: JsonBody) -> None:
     edit = reading.operation == "images.edit"
+    doc = body.doc
     for key, value in doc.items():
-        pointer = "/" + _escape(key)
+        pointer = child("", key)
         if key == "prompt":
             if not isinstance(value, str):
                 raise MalformedRequest("prompt must be a string")
-            _text(reading, doc, key, pointer, "prompt")
+            body.text(doc, key, pointer, "prompt")
         elif key in _NEUTRAL:
             if isinstance(value, dict | list):
                 raise MalformedRequest(f"{key} must not be an object or an array")
             reading.raw[key] = value
         elif edit and key == "images" and isinstance(value, list) and value:
             for index, item in enumerate(value):
-                _json_image(reading, item, f"{pointer}/{index}", "image")
+                _json_image(body, item, child(pointer, index), "image")
         elif edit and key == "mask":
-            _json_image(reading, value, pointer, "mask")
+            _json_image(body, value, pointer, "mask")
         elif edit and key in ("images", "image", "image[]"):
             raise MalformedRequest("JSON edits take images as a non-empty images array")
         else:
-            _text(reading, doc, key, pointer, "other")
+            body.text(doc, key, pointer, "other")
 
 
-def _text(reading: _Reading, container: Any, key: Any, pointer: str, role: str) -> None:
-    """Record every string under container[key] as text, so no nested field goes unread."""
-    value = container[key]
-    if pointer.count("/") > _MAX_DEPTH:  # keys are escaped, so "/" counts levels
-        raise MalformedRequest("JSON body is nested too deeply")
-    if isinstance(value, str):
-        reading.prompts.append(TextPart("json:" + pointer, value, role))
-        reading.slots["json:" + pointer] = (container, key)
-    elif isinstance(value, list):
-        for index in range(len(value)):
-            _text(reading, value, index, f"{pointer}/{index}", role)
-    elif isinstance(value, dict):
-        for name in value:
-            _text(reading, value, name, f"{pointer}/{_escape(name)}", role)
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
-def _json_image(reading: _Reading, item: object, pointer: str, role: str) -> None:
+def _json_image(body: JsonBody, item: object, pointer: str, role: str) -> None:
     if not isinstance(item, dict) or len(item) != 1 or not item.keys() <= {"image_url", "file_id"}:
         raise MalformedRequest("an image reference must have exactly one of image_url, file_id")
-    url = item.get("image_url")
-    if not isinstance(url, str) or url[:5].lower() != "data:":
-        raise UnsupportedEndpoint("images by reference (URL or file id) cannot be inspected")
-    head, comma, payload = url[5:].partition(",")
-    media, *flags = head.split(";")
-    try:
-        if not comma:
-            raise ValueError
-        if flags and flags[-1].lower() == "base64":
-            data = base64.b64decode(payload, validate=True)
-        else:
-            data = unquote_to_bytes(payload)
-    except (binascii.Error, ValueError):
-        raise MalformedRequest("an image data URL is malformed") from None
-    ref = f"json:{pointer}/image_url"
-    reading.images.append(ImagePart(ref, data, None, media.lower() or None, role))
-    reading.slots[ref] = (item, "image_url")
+    if "file_id" in item:
+        raise UnsupportedEndpoint("images by file id cannot be inspected")
+    body.image(item, "image_url", child(pointer, "image_url"), "url", role)

@@ -91,11 +91,30 @@ class Upstream:
         self.received.clear()
 
 
-def serve_upstream(directory: Path) -> tuple[Upstream, ThreadingHTTPServer]:
+# What an upstream answers to a recorded request: status, headers, body.
+Answer = Callable[[Received], tuple[int, dict[str, str], bytes]]
+
+
+def openai_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
+    """Like OpenAI Images: one 1x1 PNG as b64_json (and an empty list for /models)."""
+    if request.path.endswith("/models"):
+        payload: dict[str, object] = {"object": "list", "data": []}
+    else:
+        payload = {
+            "created": 1700000000,
+            "data": [{"b64_json": base64.b64encode(PNG_1x1).decode()}],
+        }
+    return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
+
+
+def serve_upstream(
+    directory: Path, answer: Answer = openai_answer
+) -> tuple[Upstream, ThreadingHTTPServer]:
+    """A recording TLS server on 127.0.0.1 (certificate for "localhost") answering with `answer`."""
     cert, key = make_cert(directory)
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     up = Upstream(server.server_address[1], cert)
-    server.RequestHandlerClass = _handler(up)
+    server.RequestHandlerClass = _handler(up, answer)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -103,7 +122,7 @@ def serve_upstream(directory: Path) -> tuple[Upstream, ThreadingHTTPServer]:
     return up, server
 
 
-def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+def _handler(upstream: Upstream, answer: Answer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms.
@@ -112,26 +131,19 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            upstream.received.append(
-                Received(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
+            received = Received(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
             )
-            if self.path.endswith("/models"):
-                payload = {"object": "list", "data": []}
-            else:
-                payload = {
-                    "created": 1700000000,
-                    "data": [{"b64_json": base64.b64encode(PNG_1x1).decode()}],
-                }
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
+            upstream.received.append(received)
+            status, headers, data = answer(received)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        do_POST = do_GET = _answer
+        do_POST = do_GET = do_PUT = do_DELETE = _answer
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -277,9 +289,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def policy_text(upstream: Upstream, body: str) -> str:
+def policy_text(upstream: Upstream, body: str, provider: str = "openai") -> str:
+    """A policy file: `provider` spoken at the upstream's address, audit to audit.jsonl."""
     return f"""version: 1
-providers: {{openai: {{hosts: ["localhost:{upstream.port}"]}}}}
+providers: {{{provider}: {{hosts: ["localhost:{upstream.port}"]}}}}
 audit: {{path: audit.jsonl}}
 {body}"""
 

@@ -318,13 +318,17 @@ def test_json_edit_image_redaction_writes_a_new_data_url() -> None:
     assert json.loads(body)["images"] == [{"image_url": "data:image/png;base64,bmV3"}]
 
 
-def test_json_edit_images_by_reference_cannot_be_inspected() -> None:
-    with pytest.raises(UnsupportedEndpoint, match="by reference"):
-        adapter.parse(fixture("edit_json_reference"))
+def test_json_edit_images_by_link_are_returned_for_the_gate_to_fetch_or_refuse() -> None:
+    body = b'{"prompt": "p", "images": [{"image_url": "https://example.com/a.png"}]}'
+    parsed = adapter.parse(post("/v1/images/edits", body))
+    assert parsed.images and all(i.url and i.url.startswith("http") for i in parsed.images)
+    assert all(i.data == b"" for i in parsed.images)
 
 
 def test_json_edit_image_by_file_id_cannot_be_inspected() -> None:
-    with pytest.raises(UnsupportedEndpoint, match="by reference"):
+    with pytest.raises(UnsupportedEndpoint, match="by file id"):
+        adapter.parse(fixture("edit_json_reference"))
+    with pytest.raises(UnsupportedEndpoint, match="by file id"):
         adapter.parse(
             post("/v1/images/edits", b'{"prompt": "p", "images": [{"file_id": "file-1"}]}')
         )
@@ -373,7 +377,7 @@ PLANTED = [
     post(f"/v1/images/generations?q={PLANT}", b"{}", f"text/{PLANT}"),
     post(
         "/v1/images/edits",
-        json.dumps({"prompt": PLANT, "images": [{"image_url": f"https://x/{PLANT}"}]}).encode(),
+        json.dumps({"prompt": PLANT, "images": [{"file_id": f"file-{PLANT}"}]}).encode(),
     ),
     post(
         "/v1/images/edits",

@@ -1,0 +1,193 @@
+"""Strict reading of JSON request bodies, shared by the JSON-speaking adapters.
+
+A `JsonBody` records every string and image it is pointed at under a ref `json:<pointer>`
+(RFC 6901), remembers where each one sits, and writes changed values back in place, leaving
+the rest of the document as parsed. A body that two readers could read differently (repeated
+keys, NaN, not UTF-8, not an object) is refused. Messages never quote the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
+
+from proxy.errors import MalformedRequest, UnsupportedEndpoint
+from proxy.model import ImagePart, TextPart
+from proxy.providers.multipart import header_params
+
+MAX_DEPTH = 32
+
+# How an image is written in the body: raw base64, a data URL, or a data URL or a link.
+Encoding = Literal["base64", "data_url", "url"]
+
+_MEDIA_BY_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def load_json(body: bytes, content_type: str = "application/json") -> dict[str, Any]:
+    """The body as a JSON object. Any other media type than JSON, any charset other than
+    UTF-8, a repeated key, NaN/Infinity or a non-object top level is refused."""
+    media, params = header_params(content_type) if content_type else ("application/json", {})
+    if media != "application/json" and not (media.startswith("application/") and "json" in media):
+        raise MalformedRequest("expected a JSON body")
+    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise MalformedRequest("JSON body must be UTF-8")
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        if len({key for key, _ in pairs}) != len(pairs):
+            raise MalformedRequest("JSON body repeats a key")
+        return dict(pairs)
+
+    def no_constant(_: str) -> object:
+        raise MalformedRequest("JSON body contains NaN or Infinity")
+
+    try:
+        doc = json.loads(body.decode("utf-8"), object_pairs_hook=unique, parse_constant=no_constant)
+    except UnicodeDecodeError:
+        raise MalformedRequest("JSON body is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise MalformedRequest("body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise MalformedRequest("JSON body must be an object")
+    return doc
+
+
+def child(pointer: str, key: str | int) -> str:
+    """The JSON pointer of `key` under `pointer`."""
+    text = str(key)
+    return f"{pointer}/{text.replace('~', '~0').replace('/', '~1')}"
+
+
+def decode_data_url(url: str) -> tuple[str | None, bytes]:
+    """(media type or None, bytes) of a `data:` URL; MalformedRequest if it is broken."""
+    head, comma, payload = url[5:].partition(",")
+    media, *flags = head.split(";")
+    try:
+        if not comma:
+            raise ValueError
+        if flags and flags[-1].lower() == "base64":
+            data = base64.b64decode(payload, validate=True)
+        else:
+            data = unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        raise MalformedRequest("an image data URL is malformed") from None
+    return media.lower() or None, data
+
+
+def decode_base64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedRequest("an image is not valid base64") from None
+
+
+def media_type_of(data: bytes) -> str:
+    """The media type the leading bytes announce (for writing a data URL back)."""
+    for magic, media in _MEDIA_BY_MAGIC:
+        if data.startswith(magic):
+            return media
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def is_link(value: str) -> bool:
+    return value[:8].lower() == "https://" or value[:7].lower() == "http://"
+
+
+@dataclass
+class _Slot:
+    container: Any
+    key: Any
+    encoding: Encoding | None  # None: text
+
+
+class JsonBody:
+    """A parsed JSON object body and what an adapter pointed at in it."""
+
+    def __init__(self, body: bytes, content_type: str = "application/json") -> None:
+        self.doc = load_json(body, content_type)
+        self.prompts: list[TextPart] = []
+        self.images: list[ImagePart] = []
+        self._slots: dict[str, _Slot] = {}
+
+    def text(self, container: Any, key: Any, pointer: str, role: str = "other") -> None:
+        """Record every string under container[key] as text, so no nested field goes unread."""
+        value = container[key]
+        if pointer.count("/") > MAX_DEPTH:  # keys are escaped, so "/" counts levels
+            raise MalformedRequest("JSON body is nested too deeply")
+        if isinstance(value, str):
+            self.prompts.append(TextPart("json:" + pointer, value, role))
+            self._slots["json:" + pointer] = _Slot(container, key, None)
+        elif isinstance(value, list):
+            for index in range(len(value)):
+                self.text(value, index, child(pointer, index), role)
+        elif isinstance(value, dict):
+            for name in value:
+                self.text(value, name, child(pointer, name), role)
+
+    def texts_except(self, container: dict[str, Any], pointer: str, skip: set[str]) -> None:
+        """Every string in `container` outside the keys in `skip`, as "other" text."""
+        for key in container:
+            if key not in skip:
+                self.text(container, key, child(pointer, key))
+
+    def image(
+        self,
+        container: Any,
+        key: Any,
+        pointer: str,
+        encoding: Encoding,
+        role: str = "image",
+        media_type: str | None = None,
+    ) -> None:
+        """Record the image at container[key]. With "url" encoding a link is recorded as an
+        image to fetch (empty data); any other scheme is refused."""
+        value = container[key]
+        if not isinstance(value, str) or not value:
+            raise MalformedRequest("an image field must be a non-empty string")
+        ref, url = "json:" + pointer, None
+        if encoding == "base64":
+            data = decode_base64(value)
+        elif value[:5].lower() == "data:":
+            media_type, data = decode_data_url(value)
+        elif encoding == "url" and is_link(value):
+            data, url = b"", value
+        else:
+            raise UnsupportedEndpoint(
+                "an image is given in a form PixelGate cannot inspect (expected "
+                + ("a data URL or an http(s) link)" if encoding == "url" else "a data URL)")
+            )
+        self.images.append(ImagePart(ref, data, None, media_type, role, url))
+        self._slots[ref] = _Slot(container, key, encoding)
+
+    def write(self, changed: dict[str, str | bytes]) -> bytes:
+        """The document with each changed ref replaced, serialised compactly."""
+        for ref, value in changed.items():
+            slot = self._slots.get(ref)
+            if slot is None:
+                raise ValueError(f"ref {ref!r} is not part of this request")
+            if isinstance(value, bytes):
+                value = self._encoded(slot, value)
+            slot.container[slot.key] = value
+        return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _encoded(slot: _Slot, data: bytes) -> str:
+        encoded = base64.b64encode(data).decode("ascii")
+        if slot.encoding == "base64":
+            return encoded
+        old = slot.container[slot.key]
+        head = old.partition(",")[0] if old[:5].lower() == "data:" else ""
+        if not head:  # a link we fetched and redacted: it goes on inline
+            head = f"data:{media_type_of(data)};base64"
+        elif not head.lower().endswith(";base64"):
+            head = head.partition(";")[0] + ";base64"
+        return f"{head},{encoded}"
