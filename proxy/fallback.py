@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import os
 
-from proxy.gate import ImageModel
 from proxy.model import Action
 from proxy.policy import Policy
+from proxy.reroute import ImageModel
 
 log = logging.getLogger("pixelgate")
 

@@ -13,40 +13,26 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
-from local_fallback.generator import GenerationRequest
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
+from proxy.fetch import fetch_image
 from proxy.model import Action, Decision, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.providers.routing import Router
-from proxy.served import ImageStore, url_for
+from proxy.reroute import ImageModel, answer_locally, failure_answer
+from proxy.served import ImageStore
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-_MAX_LOCAL_IMAGES = 10
-_DEFAULT_SIZE = (1024, 1024)
 
 # Up to this much text, with no image and only cheap text detectors, inspecting on the
 # event loop costs less than handing the request to a worker thread and back.
 _INLINE_MAX_CHARS = 8 * 1024
-
-
-class ImageModel(Protocol):
-    """What the gate needs of a local model: a Generator, its queue, or a remote service."""
-
-    @property
-    def model(self) -> str: ...
-
-    @property
-    def device(self) -> str: ...
-
-    def generate(self, request: GenerationRequest) -> list[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +97,7 @@ class Gate:
                 return None
             ready = self.fallback is not None and adapter.can_render(parsed)
             outcome = _unless_unrewritable(
-                self.pipeline.run(parsed, fallback_ready=ready), adapter.unrewritable(wire), ready
+                self._inspect(parsed, ready), adapter.unrewritable(wire), ready
             )
             rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
             if cheap_only and rerouted:
@@ -142,66 +128,42 @@ class Gate:
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
         return self._finish(event, started, Verdict(decision.action, event, response=response))
 
+    def _inspect(self, request: ImageRequest, fallback_ready: bool) -> Outcome:
+        """The pipeline's outcome, with images given by link handled per `remote_images`."""
+        linked = sum(i.url is not None for i in request.images)
+        settings = self.policy.remote_images
+        if not linked:
+            return self.pipeline.run(request, fallback_ready=fallback_ready)
+        if settings.action == "block":
+            reason = "an image is given by link, which this policy refuses (remote_images: block)"
+            return Outcome(request, (), Decision(Action.BLOCK, "remote_images", (reason,)))
+        if settings.action == "allow":
+            inline = tuple(i for i in request.images if i.url is None)
+            outcome = self.pipeline.run(
+                replace(request, images=inline), fallback_ready=fallback_ready
+            )
+            note = f"{linked} image(s) by link forwarded uninspected (remote_images: allow)"
+            decision = outcome.decision
+            return replace(outcome, decision=replace(decision, reasons=(*decision.reasons, note)))
+        fetched = tuple(
+            replace(i, data=fetch_image(i.url, settings)) if i.url is not None else i
+            for i in request.images
+        )
+        return self.pipeline.run(replace(request, images=fetched), fallback_ready=fallback_ready)
+
     def _rerouted(
         self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome, event: AuditEvent
     ) -> Verdict:
         """The local model's answer. If it cannot give one, the client gets an error and the
         request goes nowhere: whatever on_error says, the policy wanted it kept home."""
+        assert self.fallback is not None
         try:
-            return Verdict(Action.REROUTE, event, response=self._generate(adapter, wire, outcome))
+            answer = answer_locally(self.fallback, adapter, wire, outcome.request, self.served)
+            return Verdict(Action.REROUTE, event, response=answer)
         except Exception as e:  # noqa: BLE001 - any failure is answered, never forwarded
-            retry = getattr(e, "retry_after", None)
-            if isinstance(retry, int):
-                code, status, message = (
-                    "pixelgate_fallback_busy",
-                    503,
-                    "the local image model is busy",
-                )
-            elif isinstance(e, ValueError):
-                code, status, message = (
-                    "pixelgate_malformed_request",
-                    400,
-                    "the local image model cannot use this request",
-                )
-            else:
-                code, status, message = (
-                    "pixelgate_fallback_failed",
-                    502,
-                    "the local image model failed",
-                )
-            answer = adapter.render_error(status, f"PixelGate: {message}", code, "server_error")
-            if isinstance(retry, int):
-                answer = replace(
-                    answer, headers=(*answer.headers, ("retry-after", str(max(retry, 1))))
-                )
+            code, answer = failure_answer(adapter, e)
             failed = replace(event, action=Action.BLOCK.value, error=code)
             return Verdict(Action.BLOCK, failed, response=answer)
-
-    def _generate(
-        self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome
-    ) -> WireResponse:
-        """From the original prompt and image: they never leave the building, and the client
-        asked for an edit of its own image, not of a redaction."""
-        request = outcome.request
-        assert self.fallback is not None
-        prompt = next((p.text for p in request.prompts if p.role == "prompt"), "")
-        init = next((i.data for i in request.images if i.role == "image"), None)
-        width, height = _size(request.params.get("size"))
-        n = request.params.get("n")
-        images = self.fallback.generate(
-            GenerationRequest(
-                prompt,
-                n=n if isinstance(n, int) and 1 <= n <= _MAX_LOCAL_IMAGES else 1,
-                width=width,
-                height=height,
-                init_image=init,
-            )
-        )
-
-        def publish(body: bytes, content_type: str = "image/png", path: str | None = None) -> str:
-            return url_for(wire.host, wire.port, self.served.put(body, content_type, path))
-
-        return adapter.render_images(request, images, publish)
 
     def reject(
         self,
@@ -290,12 +252,3 @@ def _unless_unrewritable(outcome: Outcome, why: str | None, fallback_ready: bool
     reasons = (*decision.reasons, f"{why}, so redaction becomes {action.value}")
     changed = Decision(action, decision.rule_id, reasons, decision.targets)
     return replace(outcome, decision=changed, forward=None)
-
-
-def _size(value: object) -> tuple[int, int]:
-    """'1536x1024' -> (1536, 1024); 'auto', missing or odd values -> 1024x1024."""
-    if isinstance(value, str):
-        width, _, height = value.lower().partition("x")
-        if width.isdigit() and height.isdigit() and 64 <= int(width) <= 4096 >= int(height) >= 64:
-            return int(width), int(height)
-    return _DEFAULT_SIZE

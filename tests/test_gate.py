@@ -177,3 +177,76 @@ def test_a_reroute_the_model_cannot_answer_is_never_forwarded(
         assert ("retry-after", "7") in verdict.response.headers
     (event,) = events(tmp_path)
     assert event["action"] == "block" and event["error"] == code
+
+
+# Images given by link: remote_images decides, the audit says what happened.
+LINKED = """version: 1
+audit: {{path: {path}}}
+remote_images: {remote}
+rules:
+  - {{id: photo-metadata, entities: [GPS_LOCATION], sources: [metadata], action: redact}}
+"""
+
+
+def linked_gate(tmp_path: Path, remote: str) -> Gate:
+    audit = tmp_path / "audit.jsonl"
+    policy = load_policy_text(LINKED.format(path=audit, remote=remote), "t.yaml")
+    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+
+
+def linked_edit(url: str) -> WireRequest:
+    body = {"prompt": "make it autumn", "images": [{"image_url": url}]}
+    headers = MappingProxyType({"content-type": "application/json"})
+    return WireRequest(
+        "POST", "api.openai.com", 443, "/v1/images/edits", headers, json.dumps(body).encode()
+    )
+
+
+def test_an_image_by_link_is_refused_by_default(tmp_path: Path) -> None:
+    gate = linked_gate(tmp_path, "block")
+    verdict = gate.handle(OPENAI, linked_edit("https://example.com/photo.jpg"))
+    assert verdict is not None and verdict.action is Action.BLOCK
+    assert verdict.response is not None and verdict.response.status == 403
+    assert b"remote_images" in verdict.response.body
+    assert events(tmp_path)[0]["rule"] == "remote_images"
+
+
+def test_an_allowed_image_by_link_passes_uninspected_and_the_audit_says_so(
+    tmp_path: Path,
+) -> None:
+    gate = linked_gate(tmp_path, "allow")
+    verdict = gate.handle(OPENAI, linked_edit("https://example.com/photo.jpg"))
+    assert verdict is not None and verdict.action is Action.ALLOW and verdict.body is None
+    assert any("uninspected" in r for r in events(tmp_path)[0]["reasons"])  # type: ignore[union-attr]
+
+
+def test_a_fetched_image_is_inspected_and_its_redaction_goes_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers.images import landscape, with_gps
+
+    import proxy.gate
+
+    photo = with_gps(landscape())
+    fetched: list[str] = []
+
+    def fake_network(url: str, settings: object) -> bytes:  # the fetcher has its own tests
+        fetched.append(url)
+        return photo
+
+    monkeypatch.setattr(proxy.gate, "fetch_image", fake_network)
+    gate = linked_gate(tmp_path, "fetch")
+    verdict = gate.handle(OPENAI, linked_edit("https://example.com/photo.jpg"))
+    assert fetched == ["https://example.com/photo.jpg"]
+    assert verdict is not None and verdict.action is Action.REDACT and verdict.body is not None
+    sent = json.loads(verdict.body)["images"][0]["image_url"]
+    assert sent.startswith("data:image/jpeg;base64,")
+    assert events(tmp_path)[0]["findings"]
+
+
+def test_a_link_that_cannot_be_fetched_follows_on_error(tmp_path: Path) -> None:
+    gate = linked_gate(tmp_path, "fetch")
+    verdict = gate.handle(OPENAI, linked_edit("http://127.0.0.1:9/photo.jpg"))
+    assert verdict is not None and verdict.action is Action.BLOCK
+    assert verdict.response is not None and b"non-public" in verdict.response.body
+    assert events(tmp_path)[0]["error"] == "pixelgate_remote_image"

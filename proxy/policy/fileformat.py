@@ -30,6 +30,7 @@ from proxy.policy.schema import (
     Limits,
     Mode,
     OnError,
+    RemoteImageSettings,
 )
 
 _PRESIDIO_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
@@ -174,6 +175,13 @@ class LimitsFile(_File):
     max_image_frames: PositiveInt = Limits.max_image_frames
 
 
+class RemoteImagesFile(_File):
+    action: Literal["block", "allow", "fetch"] = "block"
+    max_bytes: Annotated[int, Field(ge=1, le=256 * 1024 * 1024)] = RemoteImageSettings.max_bytes
+    timeout_s: Annotated[float, Field(gt=0, le=120), Strict(False)] = RemoteImageSettings.timeout_s
+    allow_hosts: list[Annotated[str, AfterValidator(_host)]] = []
+
+
 class DetectionFile(_File):
     language: Annotated[str, _matching(r"[a-z]{2,3}", "must be a language code like en")] = "en"
     spacy_model: NonEmpty = DetectionSettings.spacy_model
@@ -198,6 +206,8 @@ class PolicyFile(_File):
     audit: AuditFile = AuditFile()
     fallback: FallbackFile = FallbackFile()
     limits: LimitsFile = LimitsFile()
+    # `remote_images: fetch` is short for `remote_images: {action: fetch}`.
+    remote_images: RemoteImagesFile | Literal["block", "allow", "fetch"] = RemoteImagesFile()
     detection: DetectionFile = DetectionFile()
 
     @field_validator("version")

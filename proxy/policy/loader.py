@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 import proxy
 from proxy.errors import PolicyError
 from proxy.model import Action, Source
-from proxy.policy.fileformat import PolicyFile
+from proxy.policy.fileformat import PolicyFile, RemoteImagesFile
 from proxy.policy.schema import (
     AuditSettings,
     CustomRecognizer,
@@ -32,6 +32,7 @@ from proxy.policy.schema import (
     Pattern,
     Policy,
     Redaction,
+    RemoteImageSettings,
     Rule,
 )
 
@@ -287,5 +288,14 @@ def _to_policy(spec: PolicyFile, source: str) -> Policy:
             spec.fallback.max_batch,
         ),
         limits=Limits(**spec.limits.model_dump()),
+        remote_images=_remote_images(spec.remote_images),
         detection=DetectionSettings(**spec.detection.model_dump()),
+    )
+
+
+def _remote_images(spec: RemoteImagesFile | str) -> RemoteImageSettings:
+    if isinstance(spec, str):
+        return RemoteImageSettings(action=spec)
+    return RemoteImageSettings(
+        spec.action, spec.max_bytes, float(spec.timeout_s), tuple(spec.allow_hosts)
     )

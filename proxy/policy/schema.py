@@ -115,6 +115,19 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RemoteImageSettings:
+    """Images a client gives by link instead of inline: `block` (default) refuses the request,
+    `allow` forwards it with those images uninspected (and says so in the audit), `fetch`
+    downloads and inspects them within these limits. Fetching never reaches loopback,
+    private, link-local or other non-public addresses unless the host is in `allow_hosts`."""
+
+    action: str = "block"  # block | allow | fetch
+    max_bytes: int = 20 * 1024 * 1024
+    timeout_s: float = 10.0
+    allow_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DetectionSettings:
     """`min_score` drops weak findings before any rule sees them."""
 
@@ -143,6 +156,7 @@ class Policy:
     audit: AuditSettings = field(default_factory=AuditSettings)
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
     limits: Limits = field(default_factory=Limits)
+    remote_images: RemoteImageSettings = field(default_factory=RemoteImageSettings)
     detection: DetectionSettings = field(default_factory=DetectionSettings)
 
 
