@@ -1,4 +1,5 @@
-"""OpenAI Images (and Azure OpenAI, and OpenAI-compatible servers) as an adapter.
+"""OpenAI Images, Responses and chat completions (and Azure OpenAI, and OpenAI-compatible
+services: Together, xAI, self-hosted servers) as an adapter.
 
 Refs: `json:<JSON pointer>` (RFC 6901) into a JSON body, `part:<index>` into a multipart body.
 """
@@ -11,10 +12,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImagePart, ImageRequest, TextPart
-from proxy.providers import multipart
+from proxy.providers import multipart, openai_chat
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import JsonBody, child
 
@@ -57,15 +59,26 @@ class OpenAIAdapter(ProviderAdapter):
         self,
         name: str = "openai",
         hosts: tuple[str, ...] = ("api.openai.com", "*.openai.azure.com"),
+        *,
+        image_keys: tuple[str, ...] = ("images", "mask"),
+        base64_formats: tuple[str, ...] = ("b64_json",),
     ) -> None:
+        """`image_keys`: top-level JSON keys that hold images (a data URL or link, an object
+        with one of image_url/url/file_id, or a list of those). `base64_formats`: the
+        response_format values that ask for inline base64 (Together says "base64")."""
         self.name = name
         self.default_hosts = hosts
+        self.image_keys = frozenset(image_keys)
+        self.base64_formats = base64_formats
 
     def parse(self, request: WireRequest) -> ImageRequest:
-        return _request(self.name, _read(request))
+        return _request(self.name, self._read(request))
+
+    def _read(self, request: WireRequest) -> _Reading:
+        return _read(request, self.image_keys)
 
     def apply(self, request: WireRequest, edited: ImageRequest) -> bytes:
-        reading = _read(request)
+        reading = self._read(request)
         changed = changes(_request(self.name, reading), edited)
         if not changed:
             return request.body
@@ -80,12 +93,16 @@ class OpenAIAdapter(ProviderAdapter):
     def render_images(
         self, request: ImageRequest, images: Sequence[bytes], publish: Publish
     ) -> WireResponse:
+        if not request.operation.startswith("images."):
+            return openai_chat.render(request, images)
         return _render_images(request, images, publish)
 
     def can_render(self, request: ImageRequest) -> bool:
+        if not request.operation.startswith("images."):
+            return openai_chat.can_render(request)
         # A streamed answer (partial images as server-sent events) cannot be forged yet:
         # reroute then falls back to the policy's on_unavailable.
-        formats = (None, "b64_json", "url")
+        formats = (None, "url", *self.base64_formats)
         return request.params.get("response_format") in formats and not request.params.get("stream")
 
     def render_error(self, status: int, message: str, code: str, kind: str) -> WireResponse:
@@ -109,23 +126,32 @@ def _render_images(
     return WireResponse(200, (("content-type", "application/json"),), json.dumps(payload).encode())
 
 
-def _read(request: WireRequest) -> _Reading:
+def _read(request: WireRequest, image_keys: frozenset[str]) -> _Reading:
     path = request.path.partition("?")[0]
     trimmed = path[:-1] if path.endswith("/") else path
-    suffix = next((s for s in _OPERATIONS if trimmed.endswith(s)), None)
+    operations = {**_OPERATIONS, **openai_chat.OPERATIONS}
+    suffix = next((s for s in operations if trimmed.endswith(s)), None)
     if suffix is None or request.method != "POST":
+        # The path is not quoted: it goes to the audit, and a path can carry anything.
+        method = request.method if request.method.isalpha() else "this method"
         raise UnsupportedEndpoint(
-            f"{request.method[:16]} {path[:200]} is not an OpenAI image endpoint PixelGate "
-            "inspects (POST .../images/generations, /images/edits or /images/variations)"
+            f"{method[:16]} on this path is not an OpenAI endpoint PixelGate inspects (POST "
+            ".../images/generations, "
+            "/images/edits, /images/variations, /responses or /chat/completions)"
         )
-    reading = _Reading(_OPERATIONS[suffix])
+    reading = _Reading(operations[suffix])
     media, _ = multipart.header_params(request.content_type)
+    if suffix in openai_chat.OPERATIONS:
+        reading.json = JsonBody(request.body, request.content_type)
+        reading.raw = openai_chat.read(reading.json, reading.operation)
+        reading.prompts, reading.images = reading.json.prompts, reading.json.images
+        return reading
     if media == "multipart/form-data" and reading.operation != "images.generate":
         reading.form = multipart.parse(request.body, request.content_type)
         _from_form(reading, reading.form)
     elif media == "application/json" and reading.operation != "images.variation":
         reading.json = JsonBody(request.body, request.content_type)
-        _from_json(reading, reading.json)
+        _from_json(reading, reading.json, image_keys)
         reading.prompts, reading.images = reading.json.prompts, reading.json.images
     else:
         wanted = "multipart/form-data" if reading.operation != "images.generate" else "JSON"
@@ -135,6 +161,9 @@ def _read(request: WireRequest) -> _Reading:
 
 def _request(provider: str, reading: _Reading) -> ImageRequest:
     operation, images = reading.operation, reading.images
+    if not operation.startswith("images."):
+        raw = MappingProxyType(reading.raw)
+        return ImageRequest(provider, operation, tuple(reading.prompts), tuple(images), raw)
     if operation != "images.variation" and not any(p.role == "prompt" for p in reading.prompts):
         raise MalformedRequest(f"missing prompt for {operation}")
     if operation != "images.generate" and not any(i.role == "image" for i in images):
@@ -151,6 +180,9 @@ def _request(provider: str, reading: _Reading) -> ImageRequest:
             raise MalformedRequest(f"{key} must be of type {wanted.__name__}")
         if value is not None:
             params[key] = value
+    width, height = reading.raw.get("width"), reading.raw.get("height")
+    if "size" not in params and isinstance(width, int) and isinstance(height, int):
+        params["size"] = f"{width}x{height}"  # OpenAI-compatible services that take pixels
     prompts = tuple(reading.prompts)
     return ImageRequest(provider, operation, prompts, tuple(images), MappingProxyType(params))
 
@@ -189,7 +221,7 @@ def _form_value(name: str, text: str) -> object:
     return text  # a wrong type is refused in _request, with the other params
 
 
-def _from_json(reading: _Reading, body: JsonBody) -> None:
+def _from_json(reading: _Reading, body: JsonBody, image_keys: frozenset[str]) -> None:
     edit = reading.operation == "images.edit"
     doc = body.doc
     for key, value in doc.items():
@@ -202,20 +234,35 @@ def _from_json(reading: _Reading, body: JsonBody) -> None:
             if isinstance(value, dict | list):
                 raise MalformedRequest(f"{key} must not be an object or an array")
             reading.raw[key] = value
-        elif edit and key == "images" and isinstance(value, list) and value:
-            for index, item in enumerate(value):
-                _json_image(body, item, child(pointer, index), "image")
-        elif edit and key == "mask":
-            _json_image(body, value, pointer, "mask")
+        elif key in image_keys:
+            _json_images(body, doc, key, pointer, "mask" if key == "mask" else "image")
         elif edit and key in ("images", "image", "image[]"):
             raise MalformedRequest("JSON edits take images as a non-empty images array")
         else:
             body.text(doc, key, pointer, "other")
+    for key in ("width", "height"):
+        if type(doc.get(key)) is int:
+            reading.raw[key] = doc[key]
 
 
-def _json_image(body: JsonBody, item: object, pointer: str, role: str) -> None:
-    if not isinstance(item, dict) or len(item) != 1 or not item.keys() <= {"image_url", "file_id"}:
-        raise MalformedRequest("an image reference must have exactly one of image_url, file_id")
-    if "file_id" in item:
-        raise UnsupportedEndpoint("images by file id cannot be inspected")
-    body.image(item, "image_url", child(pointer, "image_url"), "url", role)
+_REFERENCE_KEYS = frozenset({"image_url", "url", "file_id"})
+
+
+def _json_images(body: JsonBody, container: Any, key: Any, pointer: str, role: str) -> None:
+    """An image as a data URL or link, as {image_url|url|file_id: ...}, or a list of those."""
+    item = container[key]
+    if isinstance(item, str):
+        body.image(container, key, pointer, "url", role)
+    elif isinstance(item, list) and item and pointer.count("/") == 1:
+        for index in range(len(item)):
+            _json_images(body, item, index, child(pointer, index), role)
+    elif isinstance(item, dict):
+        found = item.keys() & _REFERENCE_KEYS
+        if len(found) != 1 or not item.keys() - found <= {"type"}:
+            raise MalformedRequest("an image reference must have exactly one of image_url, file_id")
+        (name,) = found
+        if name == "file_id":
+            raise UnsupportedEndpoint("images by file id cannot be inspected")
+        body.image(item, name, child(pointer, name), "url", role)
+    else:
+        raise MalformedRequest("JSON edits take images as a non-empty images array")

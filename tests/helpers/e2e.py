@@ -108,10 +108,11 @@ def openai_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
 
 
 def serve_upstream(
-    directory: Path, answer: Answer = openai_answer
+    directory: Path, answer: Answer = openai_answer, keypair: tuple[Path, Path] | None = None
 ) -> tuple[Upstream, ThreadingHTTPServer]:
-    """A recording TLS server on 127.0.0.1 (certificate for "localhost") answering with `answer`."""
-    cert, key = make_cert(directory)
+    """A recording TLS server on 127.0.0.1 (certificate for "localhost", or `keypair`, so
+    several upstreams can share one) answering with `answer`."""
+    cert, key = keypair or make_cert(directory)
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     up = Upstream(server.server_address[1], cert)
     server.RequestHandlerClass = _handler(up, answer)
@@ -190,8 +191,13 @@ class Proxy:
 
 
 def start_proxy(
-    workdir: Path, policy_yaml: str, upstream: Upstream, *extra: str, verbosity: str = "debug"
+    workdir: Path,
+    policy_yaml: str,
+    upstream: Upstream,
+    *extra: str,
+    verbosity: str = "debug",
 ) -> Proxy:
+    """`pixelgate run` trusting `upstream`'s certificate."""
     workdir.mkdir(parents=True, exist_ok=True)
     confdir = workdir / "confdir"
     policy = workdir / "policy.yaml"

@@ -283,10 +283,17 @@ def test_azure_deployment_path_is_an_image_generation(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/chat/completions", "/v1/images/generate", "/v1/myimages/edits", "/v1/images"]
+    "path",
+    [
+        "/v1/embeddings",
+        "/v1/audio/speech",
+        "/v1/images/generate",
+        "/v1/myimages/edits",
+        "/v1/images",
+    ],
 )
 def test_unknown_path_is_unsupported(path: str) -> None:
-    with pytest.raises(UnsupportedEndpoint, match="not an OpenAI image endpoint"):
+    with pytest.raises(UnsupportedEndpoint, match="not an OpenAI endpoint"):
         adapter.parse(gen({"prompt": "a"}, path))
 
 
