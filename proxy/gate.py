@@ -87,7 +87,10 @@ class Gate:
         the request turns out to need costly work: call again off the event loop."""
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        if wire.method.upper() in _BODYLESS_METHODS and not wire.body:
+        # A websocket upgrade is a body-less GET whose messages would pass uninspected: the
+        # adapter sees it (and refuses what it cannot read), like any request with content.
+        upgrade = wire.headers.get("upgrade", "")
+        if wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade:
             return self._finish(
                 self._event(request_id, adapter, "none", Action.ALLOW, "none"), started
             )

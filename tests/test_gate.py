@@ -250,3 +250,14 @@ def test_a_link_that_cannot_be_fetched_follows_on_error(tmp_path: Path) -> None:
     assert verdict is not None and verdict.action is Action.BLOCK
     assert verdict.response is not None and b"non-public" in verdict.response.body
     assert events(tmp_path)[0]["error"] == "pixelgate_remote_image"
+
+
+def test_a_websocket_upgrade_on_a_provider_host_is_not_waved_through(tmp_path: Path) -> None:
+    gate = make_gate(tmp_path)
+    headers = MappingProxyType({"upgrade": "websocket", "connection": "Upgrade"})
+    wire = WireRequest("GET", "api.openai.com", 443, "/v1/realtime", headers)
+    verdict = gate.handle(OPENAI, wire)
+    assert verdict is not None and verdict.action is Action.BLOCK
+    assert events(tmp_path)[0]["error"] == "pixelgate_unsupported_endpoint"
+    plain = gate.handle(OPENAI, WireRequest("GET", "api.openai.com", 443, "/v1/models"))
+    assert plain is not None and plain.action is Action.ALLOW

@@ -10,7 +10,8 @@ from proxy.providers.base import ProviderAdapter
 
 @dataclass(frozen=True)
 class HostPattern:
-    """ "host", "host:port", "*.domain" or "*.domain:port"; without a port, any port matches."""
+    """ "host", "host:port", "*.domain" or "*.domain:port"; without a port, any port matches.
+    "*-name.domain" matches one label ending in "-name" (Vertex AI's "<region>-aiplatform")."""
 
     host: str
     port: int | None = None
@@ -27,7 +28,8 @@ class HostPattern:
         elif text.count(":") == 1:
             text, _, port_text = text.partition(":")
             port = _port(port_text, spec)
-        if not text or " " in text or "/" in text or "*" in text.removeprefix("*."):
+        wild = text.removeprefix("*.").removeprefix("*-")
+        if not text or " " in text or "/" in text or "*" in wild:
             raise ValueError(f"not a host pattern: {spec!r}")
         return cls(text, port)
 
@@ -37,6 +39,9 @@ class HostPattern:
         host = host.lower().rstrip(".")
         if self.host.startswith("*."):
             return host.endswith(self.host[1:]) and len(host) > len(self.host) - 1
+        if self.host.startswith("*-"):
+            prefix = host[: len(host) - len(self.host) + 1]
+            return host.endswith(self.host[1:]) and bool(prefix) and "." not in prefix
         return host == self.host
 
 

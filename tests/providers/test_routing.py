@@ -19,6 +19,10 @@ from proxy.providers.routing import HostPattern, Router
         ("gateway.internal:8443", "gateway.internal", 8443, True),
         ("gateway.internal:8443", "gateway.internal", 443, False),
         ("[::1]:8443", "::1", 8443, True),
+        ("*-aiplatform.googleapis.com", "europe-west4-aiplatform.googleapis.com", 443, True),
+        ("*-aiplatform.googleapis.com", "aiplatform.googleapis.com", 443, False),
+        ("*-aiplatform.googleapis.com", "x.evil-aiplatform.googleapis.com", 443, False),
+        ("*-aiplatform.googleapis.com", "us-aiplatform.googleapis.com.evil.com", 443, False),
     ],
 )
 def test_host_pattern_matching(pattern: str, host: str, port: int, matches: bool) -> None:
