@@ -225,14 +225,14 @@ def _titan(body: JsonBody, params: dict[str, object]) -> str:
     for key, value in doc.items():
         if key.endswith("Params") and isinstance(value, dict) and "text" in value:
             if not isinstance(value["text"], str):
-                raise MalformedRequest(f"{key}.text must be a string")
+                raise MalformedRequest("a task parameters text must be a string")
             body.text(value, "text", child(child("", key), "text"), "prompt")
     for key, value in doc.items():
         if key == "taskType":
             continue
         if key.endswith("Params") or key == "imageGenerationConfig":
             if not isinstance(value, dict):
-                raise MalformedRequest(f"{key} must be an object")
+                raise MalformedRequest("task parameters and imageGenerationConfig must be objects")
             skip = frozenset({"text"} if key.endswith("Params") else ())
             _walk(body, value, child("", key), _TITAN_IMAGES, skip)
         else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ from helpers.e2e import (
     Received,
     Upstream,
     policy_text,
-    serve_upstream,
+    proxy_fixture,
     start_proxy,
     stop_proxy,
+    upstream_fixture,
 )
 from helpers.tiny_sd import tiny_pipeline_dir
 
@@ -46,19 +46,9 @@ def titan_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("bedrock-up"), answer=titan_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(titan_answer)
 
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    policy = policy_text(upstream, RULES, provider="bedrock")
-    handle = start_proxy(tmp_path_factory.mktemp("bedrock"), policy, upstream)
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture("bedrock", RULES)
 
 
 def bedrock(proxy: Proxy, upstream: Upstream, sent: list[Any] | None = None) -> Any:

@@ -13,16 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from helpers.e2e import (
-    PNG_1x1,
-    Proxy,
-    Received,
-    Upstream,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
-)
+from helpers.e2e import PNG_1x1, Proxy, Received, Upstream, proxy_fixture, upstream_fixture
 from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 
@@ -62,20 +53,11 @@ def bfl_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "application/json"}, json.dumps(doc).encode()
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("bfl-up"), bfl_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(bfl_answer)
 
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    fallback = f'fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}\n'
-    text = policy_text(upstream, POLICY + fallback, provider="bfl")
-    handle = start_proxy(tmp_path_factory.mktemp("bfl"), text, upstream)
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture(
+    "bfl", lambda: POLICY + f'fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}\n'
+)
 
 
 @pytest.fixture

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 from helpers.e2e import (
     Proxy,
     Received,
     Upstream,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
+    four_actions_policy,
+    proxy_fixture,
+    upstream_fixture,
 )
-from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 
 pytestmark = pytest.mark.e2e
@@ -40,29 +37,10 @@ def fal_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("fal-up"), answer=fal_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(fal_answer)
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    policy = f"""mode: enforce
-on_error: block
-rules:
-  - {{id: no-payment-data, entities: [CREDIT_CARD], action: block}}
-  - {{id: contact-details, entities: [EMAIL_ADDRESS], action: redact}}
-  - {{id: keep-home, entities: [PHONE_NUMBER], min_score: 0.4, action: reroute}}
-redaction: {{EMAIL_ADDRESS: "an email address"}}
-fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}
-"""
-    handle = start_proxy(
-        tmp_path_factory.mktemp("fal"), policy_text(upstream, policy, "fal"), upstream
-    )
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture("fal", four_actions_policy)
 
 
 def test_clean_input_arrives_byte_for_byte(proxy: Proxy, upstream: Upstream) -> None:

@@ -8,23 +8,13 @@ import io
 import json
 import ssl
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from google import genai
 from google.genai import errors, types
 from google.oauth2.credentials import Credentials
-from helpers.e2e import (
-    PNG_1x1,
-    Proxy,
-    Received,
-    Upstream,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
-)
+from helpers.e2e import PNG_1x1, Proxy, Received, Upstream, proxy_fixture, upstream_fixture
 from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 
@@ -69,26 +59,14 @@ def google_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
 
 
-@pytest.fixture(scope="module")
-def google_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("google-upstream"), answer=google_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(google_answer)
+
+proxy = proxy_fixture("google", lambda: POLICY.format(model=tiny_pipeline_dir()))
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, google_upstream: Upstream) -> Iterator[Proxy]:
-    body = POLICY.format(model=tiny_pipeline_dir())
-    policy = policy_text(google_upstream, body, provider="google")
-    handle = start_proxy(tmp_path_factory.mktemp("google"), policy, google_upstream)
-    yield handle
-    stop_proxy(handle)
-
-
-@pytest.fixture
-def upstream(google_upstream: Upstream) -> Upstream:
-    google_upstream.clear()
-    return google_upstream
+@pytest.fixture(autouse=True)
+def _fresh_record(upstream: Upstream) -> None:
+    upstream.clear()
 
 
 def options(proxy: Proxy, upstream: Upstream, sent: list[bytes] | None = None) -> types.HttpOptions:

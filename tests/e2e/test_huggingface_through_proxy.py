@@ -14,12 +14,10 @@ from helpers.e2e import (
     Proxy,
     Received,
     Upstream,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
+    four_actions_policy,
+    proxy_fixture,
+    upstream_fixture,
 )
-from helpers.tiny_sd import tiny_pipeline_dir
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import set_client_factory
@@ -37,29 +35,10 @@ def image_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "image/png"}, PNG_1x1
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("hf-up"), answer=image_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(image_answer)
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    policy = f"""mode: enforce
-on_error: block
-rules:
-  - {{id: no-payment-data, entities: [CREDIT_CARD], action: block}}
-  - {{id: contact-details, entities: [EMAIL_ADDRESS], action: redact}}
-  - {{id: keep-home, entities: [PHONE_NUMBER], min_score: 0.4, action: reroute}}
-redaction: {{EMAIL_ADDRESS: "an email address"}}
-fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}
-"""
-    handle = start_proxy(
-        tmp_path_factory.mktemp("hf"), policy_text(upstream, policy, "huggingface"), upstream
-    )
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture("huggingface", four_actions_policy)
 
 
 def _record(request: httpx.Request, upstream: Upstream) -> None:

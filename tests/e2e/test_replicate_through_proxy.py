@@ -6,21 +6,11 @@ import base64
 import io
 import json
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers.e2e import (
-    PNG_1x1,
-    Proxy,
-    Received,
-    Upstream,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
-)
+from helpers.e2e import PNG_1x1, Proxy, Received, Upstream, proxy_fixture, upstream_fixture
 from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 from replicate.client import Client
@@ -63,19 +53,9 @@ def replicate_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 201, {"content-type": "application/json"}, json.dumps(prediction).encode()
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("replicate-up"), replicate_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(replicate_answer)
 
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    text = policy_text(upstream, POLICY, provider="replicate")
-    handle = start_proxy(tmp_path_factory.mktemp("replicate"), text, upstream)
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture("replicate", POLICY)
 
 
 @pytest.fixture

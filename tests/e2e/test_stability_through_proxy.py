@@ -20,10 +20,8 @@ from helpers.e2e import (
     Received,
     Upstream,
     multipart_fields,
-    policy_text,
-    serve_upstream,
-    start_proxy,
-    stop_proxy,
+    proxy_fixture,
+    upstream_fixture,
 )
 from helpers.images import astronaut, encode
 from helpers.tiny_sd import tiny_pipeline_dir
@@ -59,19 +57,9 @@ def stability_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
     return 200, {"content-type": "image/png", "finish-reason": "SUCCESS", "seed": "7"}, PNG_1x1
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    up, server = serve_upstream(tmp_path_factory.mktemp("stability-up"), answer=stability_answer)
-    yield up
-    server.shutdown()
+upstream = upstream_fixture(stability_answer)
 
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    policy = policy_text(upstream, POLICY, provider="stability")
-    handle = start_proxy(tmp_path_factory.mktemp("stability"), policy, upstream)
-    yield handle
-    stop_proxy(handle)
+proxy = proxy_fixture("stability", POLICY)
 
 
 @pytest.fixture

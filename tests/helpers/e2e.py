@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import openai
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -311,3 +312,46 @@ def multipart_fields(received_body: bytes, content_type: str) -> dict[str, bytes
         part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
         for part in message.iter_parts()
     }
+
+
+def upstream_fixture(answer: Answer) -> Callable[..., Iterator[Upstream]]:
+    """A module-scoped `upstream` fixture answering like a provider (overrides conftest's)."""
+
+    @pytest.fixture(scope="module")
+    def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+        up, server = serve_upstream(tmp_path_factory.mktemp("upstream"), answer)
+        yield up
+        server.shutdown()
+
+    return upstream
+
+
+def proxy_fixture(provider: str, policy: str | Callable[[], str]) -> Callable[..., Iterator[Proxy]]:
+    """A module-scoped `proxy` fixture: `pixelgate run` with `policy` (a text, or a function
+    that makes it), `provider` spoken at the module's `upstream`."""
+
+    @pytest.fixture(scope="module")
+    def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
+        body = policy() if callable(policy) else policy
+        text = policy_text(upstream, body, provider)
+        handle = start_proxy(tmp_path_factory.mktemp(provider), text, upstream)
+        yield handle
+        stop_proxy(handle)
+
+    return proxy
+
+
+def four_actions_policy() -> str:
+    """Card numbers block, emails redact (to "an email address"), phone numbers reroute to
+    the tiny local model: one request per action in a provider's e2e tests."""
+    from helpers.tiny_sd import tiny_pipeline_dir
+
+    return f"""mode: enforce
+on_error: block
+rules:
+  - {{id: no-payment-data, entities: [CREDIT_CARD], action: block}}
+  - {{id: contact-details, entities: [EMAIL_ADDRESS], action: redact}}
+  - {{id: keep-home, entities: [PHONE_NUMBER], min_score: 0.4, action: reroute}}
+redaction: {{EMAIL_ADDRESS: "an email address"}}
+fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}
+"""
