@@ -9,6 +9,7 @@ would log a hook exception and forward the flow, so no exception may leave `requ
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +19,15 @@ from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.addonmanager import Loader
 
 from proxy.audit import AuditSinkError, AuditWriter
-from proxy.errors import MalformedRequest, PixelGateError, PolicyError, RequestTooLarge
+from proxy.errors import (
+    InspectionTimeout,
+    MalformedRequest,
+    PixelGateError,
+    PolicyError,
+    RequestTooLarge,
+)
 from proxy.fallback import load_fallback
-from proxy.gate import Gate, Verdict
+from proxy.gate import Gate, Ticket, Verdict
 from proxy.policy import Policy, bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
@@ -31,6 +38,9 @@ log = logging.getLogger("pixelgate")
 
 DECISION_HEADER = "X-PixelGate-Decision"
 _INSPECTION_WORKERS = 4
+# How long past the policy's inspection deadline a worker may still answer: the pipeline
+# checks the deadline between detectors, so only a detector stuck inside needs this.
+_DEADLINE_GRACE_S = 5.0
 _META_ADAPTER = "pixelgate_adapter"
 _META_DECISION = "pixelgate_decision"
 # mitmproxy options that would write request content to disk or logs.
@@ -167,8 +177,7 @@ class PixelGate:
             wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
             verdict = gate.handle(adapter, wire, cheap_only=True)
             if verdict is None:
-                loop = asyncio.get_running_loop()
-                verdict = await loop.run_in_executor(self._executor, gate.handle, adapter, wire)
+                verdict = await self._off_loop(gate, adapter, wire)
         except PixelGateError as e:
             verdict = self._reject(gate, adapter, e)
         except AuditSinkError:
@@ -180,6 +189,31 @@ class PixelGate:
             self._stop_on_audit_failure(flow, adapter)
         else:
             self._apply(flow, verdict)
+
+    async def _off_loop(self, gate: Gate, adapter: ProviderAdapter, wire: WireRequest) -> Verdict:
+        """Inspect in a worker thread. The pipeline stops itself at the policy's deadline
+        between detectors; a detector that hangs inside is given up on a little later: the
+        client gets the timeout answer and the worker's late verdict is discarded unaudited.
+        A worker waiting for the local model is not cut off (the model has its own bounds)."""
+        ticket = Ticket()
+        job = asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(gate.handle, adapter, wire, ticket=ticket)
+        )
+        limit = gate.policy.limits.inspection_timeout_s + _DEADLINE_GRACE_S
+        try:
+            verdict = await asyncio.wait_for(asyncio.shield(job), limit)
+        except TimeoutError:
+            if ticket.generating or not ticket.take():
+                verdict = await job
+            else:
+                timeout = InspectionTimeout(
+                    "inspection exceeded the policy's limit of "
+                    f"{gate.policy.limits.inspection_timeout_s:g} s"
+                )
+                log.warning("PixelGate gave up on an inspection at the deadline")
+                verdict = gate.reject(adapter, timeout)
+        assert verdict is not None  # only cheap_only calls return None
+        return verdict
 
     def _serve(self, flow: http.HTTPFlow, adapter: ProviderAdapter, gate: Gate) -> bool:
         """Answer a link or a job document the proxy handed out, from memory; a link under

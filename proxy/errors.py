@@ -49,6 +49,13 @@ class InspectionFailed(PixelGateError):
     kind = "server_error"
 
 
+class InspectionTimeout(InspectionFailed):
+    """Inspection ran past the policy's `limits.inspection_timeout_s`."""
+
+    status = 504
+    code = "pixelgate_inspection_timeout"
+
+
 class PolicyError(PixelGateError):
     """A policy file is invalid. The message names the file, the line and the field."""
 

@@ -9,6 +9,7 @@ verdict per `on_error`, with an audit event. The only exception it lets out is
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -33,6 +34,22 @@ _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 # Up to this much text, with no image and only cheap text detectors, inspecting on the
 # event loop costs less than handing the request to a worker thread and back.
 _INLINE_MAX_CHARS = 8 * 1024
+
+
+class Ticket:
+    """One request's single audit event: whoever takes the ticket first writes it (the
+    worker that inspected the request, or the proxy giving up on it at the deadline).
+    `generating` says the worker has finished inspecting and waits for the local model."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+        self.generating = False
+
+    def take(self) -> bool:
+        with self._lock:
+            taken, self._taken = self._taken, True
+        return not taken
 
 
 @dataclass(frozen=True)
@@ -81,18 +98,26 @@ class Gate:
         return self.router.match(host, port)
 
     def handle(
-        self, adapter: ProviderAdapter, wire: WireRequest, *, cheap_only: bool = False
+        self,
+        adapter: ProviderAdapter,
+        wire: WireRequest,
+        *,
+        cheap_only: bool = False,
+        ticket: Ticket | None = None,
     ) -> Verdict | None:
         """The verdict for one request. With `cheap_only`, None (and nothing audited) when
-        the request turns out to need costly work: call again off the event loop."""
+        the request turns out to need costly work: call again off the event loop. With a
+        `ticket`, the audit event is written only if this call takes it."""
         started = time.perf_counter()
+        deadline = time.monotonic() + self.policy.limits.inspection_timeout_s
+        ticket = ticket or Ticket()
         request_id = uuid.uuid4().hex
         # A websocket upgrade is a body-less GET whose messages would pass uninspected: the
         # adapter sees it (and refuses what it cannot read), like any request with content.
         upgrade = wire.headers.get("upgrade", "")
         if wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade:
             return self._finish(
-                self._event(request_id, adapter, "none", Action.ALLOW, "none"), started
+                self._event(request_id, adapter, "none", Action.ALLOW, "none"), started, ticket
             )
         try:
             parsed = adapter.parse(wire)
@@ -100,17 +125,19 @@ class Gate:
                 return None
             ready = self.fallback is not None and adapter.can_render(parsed)
             outcome = _unless_unrewritable(
-                self._inspect(parsed, ready), adapter.unrewritable(wire), ready
+                self._inspect(parsed, ready, deadline), adapter.unrewritable(wire), ready
             )
             rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
             if cheap_only and rerouted:
                 return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
         except PixelGateError as e:
-            return self.reject(adapter, e, request_id=request_id, started=started)
+            return self.reject(adapter, e, request_id=request_id, started=started, ticket=ticket)
         except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
             failure = InspectionFailed(f"inspection failed ({type(e).__name__})")
-            return self.reject(adapter, failure, request_id=request_id, started=started)
+            return self.reject(
+                adapter, failure, request_id=request_id, started=started, ticket=ticket
+            )
         decision = outcome.decision
         event = self._event(
             request_id,
@@ -121,29 +148,31 @@ class Gate:
             outcome=outcome,
         )
         if not self.enforcing or decision.action is Action.ALLOW:
-            return self._finish(event, started, Verdict(decision.action, event))
+            return self._finish(event, started, ticket, Verdict(decision.action, event))
         if decision.action is Action.REDACT and body is not None:
-            return self._finish(event, started, Verdict(Action.REDACT, event, body=body))
+            return self._finish(event, started, ticket, Verdict(Action.REDACT, event, body=body))
         if rerouted:
+            ticket.generating = True
             verdict = self._rerouted(adapter, wire, outcome, event)
-            return self._finish(verdict.event, started, verdict)
+            return self._finish(verdict.event, started, ticket, verdict)
         message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
-        return self._finish(event, started, Verdict(decision.action, event, response=response))
+        verdict = Verdict(decision.action, event, response=response)
+        return self._finish(event, started, ticket, verdict)
 
-    def _inspect(self, request: ImageRequest, fallback_ready: bool) -> Outcome:
+    def _inspect(self, request: ImageRequest, fallback_ready: bool, deadline: float) -> Outcome:
         """The pipeline's outcome, with images given by link handled per `remote_images`."""
         linked = sum(i.url is not None for i in request.images)
         settings = self.policy.remote_images
         if not linked:
-            return self.pipeline.run(request, fallback_ready=fallback_ready)
+            return self.pipeline.run(request, fallback_ready=fallback_ready, deadline=deadline)
         if settings.action == "block":
             reason = "an image is given by link, which this policy refuses (remote_images: block)"
             return Outcome(request, (), Decision(Action.BLOCK, "remote_images", (reason,)))
         if settings.action == "allow":
             inline = tuple(i for i in request.images if i.url is None)
             outcome = self.pipeline.run(
-                replace(request, images=inline), fallback_ready=fallback_ready
+                replace(request, images=inline), fallback_ready=fallback_ready, deadline=deadline
             )
             note = f"{linked} image(s) by link forwarded uninspected (remote_images: allow)"
             decision = outcome.decision
@@ -152,7 +181,8 @@ class Gate:
             replace(i, data=fetch_image(i.url, settings)) if i.url is not None else i
             for i in request.images
         )
-        return self.pipeline.run(replace(request, images=fetched), fallback_ready=fallback_ready)
+        fetched_request = replace(request, images=fetched)
+        return self.pipeline.run(fetched_request, fallback_ready=fallback_ready, deadline=deadline)
 
     def _rerouted(
         self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome, event: AuditEvent
@@ -175,6 +205,7 @@ class Gate:
         *,
         request_id: str | None = None,
         started: float | None = None,
+        ticket: Ticket | None = None,
     ) -> Verdict:
         """A request that could not be inspected: `on_error` decides; audit mode forwards."""
         started = time.perf_counter() if started is None else started
@@ -188,12 +219,13 @@ class Gate:
             error=error.code,
             reasons=(str(error),),
         )
+        ticket = ticket or Ticket()
         if not self.enforcing or action is Action.ALLOW:
-            return self._finish(event, started, Verdict(action, event))
+            return self._finish(event, started, ticket, Verdict(action, event))
         message = f"PixelGate could not inspect this request: {error}"
         status = error.status if isinstance(error, RequestRejected | InspectionFailed) else 502
         response = adapter.render_error(status, message, error.code, error.kind)
-        return self._finish(event, started, Verdict(action, event, response=response))
+        return self._finish(event, started, ticket, Verdict(action, event, response=response))
 
     def _rewrite(
         self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome
@@ -236,10 +268,13 @@ class Gate:
             ),
         )
 
-    def _finish(self, event: AuditEvent, started: float, verdict: Verdict | None = None) -> Verdict:
+    def _finish(
+        self, event: AuditEvent, started: float, ticket: Ticket, verdict: Verdict | None = None
+    ) -> Verdict:
         timings = {**event.timings_ms, "total": round((time.perf_counter() - started) * 1000, 3)}
         event = replace(event, timings_ms=timings)
-        self.audit.write(event)
+        if ticket.take():  # else the proxy gave up on this request and audited that instead
+            self.audit.write(event)
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)

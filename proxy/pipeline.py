@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDecoder, ImageDetectorStage
-from proxy.errors import RequestTooLarge
+from proxy.errors import InspectionTimeout, RequestTooLarge
 from proxy.images.model import DecodedImage
 from proxy.model import Action, Decision, Finding, ImagePart, ImageRequest
 from proxy.policy import Policy, decide, placeholder_for
@@ -63,13 +63,24 @@ class Pipeline:
             )
 
     def detect(
-        self, request: ImageRequest, timings: dict[str, float], *, until_blocked: bool = False
+        self,
+        request: ImageRequest,
+        timings: dict[str, float],
+        *,
+        until_blocked: bool = False,
+        deadline: float | None = None,
     ) -> list[Finding]:
         """Run the detectors in order (cheap first). With `until_blocked`, stop once the
-        findings so far already block: later, costlier detectors cannot change that."""
+        findings so far already block: later, costlier detectors cannot change that.
+        Past `deadline` (time.monotonic()), InspectionTimeout instead of the next detector."""
         findings: list[Finding] = []
         floor = self.policy.detection.min_score  # below it a finding is noise, not evidence
         for detector in self.detectors:
+            if deadline is not None and time.monotonic() > deadline:
+                raise InspectionTimeout(
+                    "inspection exceeded the policy's limit of "
+                    f"{self.policy.limits.inspection_timeout_s:g} s"
+                )
             started = time.perf_counter()
             found = [f for f in detector.detect(request) if f.score >= floor]
             timings[detector.name] = timings.get(detector.name, 0.0) + _ms(started)
@@ -79,22 +90,29 @@ class Pipeline:
                     break
         return findings
 
-    def run(self, request: ImageRequest, *, fallback_ready: bool = False) -> Outcome:
+    def run(
+        self, request: ImageRequest, *, fallback_ready: bool = False, deadline: float | None = None
+    ) -> Outcome:
         """`fallback_ready`: a local model can answer this request in the form the client
-        asked for; without one, a reroute becomes `fallback.on_unavailable`."""
+        asked for; without one, a reroute becomes `fallback.on_unavailable`. `deadline`
+        (time.monotonic()) bounds detection, redaction passes included."""
         self.check_limits(request)
         timings: dict[str, float] = {}
-        findings = self.detect(request, timings, until_blocked=True)
+        findings = self.detect(request, timings, until_blocked=True, deadline=deadline)
         decision = decide(self.policy, findings, fallback_ready=fallback_ready)
         forward: ImageRequest | None = request
         if decision.action is Action.REDACT:
-            forward, decision = self._redact(request, decision, timings)
+            forward, decision = self._redact(request, decision, timings, deadline)
         elif decision.action in (Action.BLOCK, Action.REROUTE):
             forward = None
         return Outcome(request, tuple(findings), decision, forward, timings)
 
     def _redact(
-        self, request: ImageRequest, decision: Decision, timings: dict[str, float]
+        self,
+        request: ImageRequest,
+        decision: Decision,
+        timings: dict[str, float],
+        deadline: float | None,
     ) -> tuple[ImageRequest | None, Decision]:
         def placeholder(entity: str) -> str:
             return placeholder_for(self.policy, entity)
@@ -107,7 +125,8 @@ class Pipeline:
                 current = redact_request(current, targets, placeholder, self.decode_image)
             except CannotRedact as e:
                 return None, _blocked(decision, f"redaction impossible: {e}")
-            recheck = decide(self.policy, self.detect(current, timings), fallback_ready=False)
+            found = self.detect(current, timings, deadline=deadline)
+            recheck = decide(self.policy, found, fallback_ready=False)
             if recheck.action is Action.ALLOW or not recheck.targets:
                 return current, decision
             if recheck.action is not Action.REDACT:

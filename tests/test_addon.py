@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -168,3 +170,64 @@ async def test_a_declared_body_over_the_limit_is_refused_before_reading(tmp_path
         assert json.loads(flow.response.content or b"")["error"]["code"] == (
             "pixelgate_request_too_large"
         )
+
+
+class HangingDetector(Detector):
+    """Stuck inside detect() until released: a detector that hangs."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def detect(self, request: ImageRequest) -> Sequence[Finding]:
+        self.release.wait(10)
+        self.finished.set()
+        return []
+
+
+async def test_a_hung_detector_is_given_up_at_the_deadline_and_audited_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import proxy.addon
+
+    monkeypatch.setattr(proxy.addon, "_DEADLINE_GRACE_S", 0.2)
+    audit = tmp_path / "audit.jsonl"
+    policy = load_policy_text(
+        POLICY.format(mode="enforce").replace("path: null", f"path: {audit}")
+        + "limits: {inspection_timeout_s: 0.1}\n",
+        "test.yaml",
+    )
+    hanging = HangingDetector()
+    addon = PixelGate()
+    with taddons.context(addon, loadcore=False):
+        addon.gate = Gate(policy, ADAPTERS, [hanging], AuditWriter(policy.audit.path))
+        flow = openai_flow(b'{"prompt": "a cat"}')
+        await run_hooks(addon, flow)
+        assert flow.response is not None and flow.response.status_code == 504
+        assert json.loads(flow.response.content or b"")["error"]["code"] == (
+            "pixelgate_inspection_timeout"
+        )
+        hanging.release.set()  # the worker comes back late: its verdict must not be audited
+        assert hanging.finished.wait(5)
+        time.sleep(0.2)
+        addon.gate.audit.close()
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [e["error"] for e in events] == ["pixelgate_inspection_timeout"]
+
+
+class GreedyDetector(Detector):
+    name = "greedy"
+
+    def detect(self, request: ImageRequest) -> Sequence[Finding]:
+        raise MemoryError
+
+
+async def test_a_detector_out_of_memory_blocks_the_request() -> None:
+    addon = PixelGate()
+    with taddons.context(addon, loadcore=False):
+        addon.gate = gate_with([GreedyDetector()])
+        flow = openai_flow(b'{"prompt": "a cat"}')
+        await run_hooks(addon, flow)
+        assert flow.response is not None and flow.response.status_code == 502

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import MappingProxyType
 
@@ -261,3 +262,30 @@ def test_a_websocket_upgrade_on_a_provider_host_is_not_waved_through(tmp_path: P
     assert events(tmp_path)[0]["error"] == "pixelgate_unsupported_endpoint"
     plain = gate.handle(OPENAI, WireRequest("GET", "api.openai.com", 443, "/v1/models"))
     assert plain is not None and plain.action is Action.ALLOW
+
+
+class SlowDetector:
+    """Takes its time; the pipeline must not start another detector past the deadline."""
+
+    cheap = False
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name, self.seconds, self.calls = name, seconds, 0
+
+    def detect(self, request: object) -> list[object]:
+        self.calls += 1
+        time.sleep(self.seconds)
+        return []
+
+
+def test_inspection_stops_at_the_policys_deadline(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    text = POLICY.format(mode="enforce", on_error="block", path=audit)
+    policy = load_policy_text(text + "limits: {inspection_timeout_s: 0.1}\n", "t.yaml")
+    first, second = SlowDetector("first", 0.2), SlowDetector("second", 0.0)
+    gate = Gate(policy, ADAPTERS, [first, second], AuditWriter(policy.audit.path))  # type: ignore[list-item]
+    verdict = gate.handle(OPENAI, generation("a red fox"))
+    assert verdict is not None and verdict.action is Action.BLOCK
+    assert verdict.response is not None and verdict.response.status == 504
+    assert (first.calls, second.calls) == (1, 0)
+    assert [e["error"] for e in events(tmp_path)] == ["pixelgate_inspection_timeout"]

@@ -173,6 +173,9 @@ class LimitsFile(_File):
     max_images: PositiveInt = Limits.max_images
     max_image_pixels: PositiveInt = Limits.max_image_pixels
     max_image_frames: PositiveInt = Limits.max_image_frames
+    inspection_timeout_s: Annotated[float, Field(gt=0, le=3600), Strict(False)] = (
+        Limits.inspection_timeout_s
+    )
 
 
 class RemoteImagesFile(_File):

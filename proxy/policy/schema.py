@@ -112,6 +112,8 @@ class Limits:
     # claim gigabytes of pixels.
     max_image_pixels: int = 40_000_000
     max_image_frames: int = 100
+    # Per request: past it, inspection stops and `on_error` decides (a hung detector included).
+    inspection_timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
