@@ -26,13 +26,12 @@ from proxy.errors import (
     PolicyError,
     RequestTooLarge,
 )
-from proxy.fallback import load_fallback
 from proxy.gate import Gate, Ticket, Verdict
-from proxy.policy import Policy, bundled_policy_path, load_policy
-from proxy.providers import ADAPTERS
+from proxy.policy import bundled_policy_path, load_policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.quiet import silence_content_loggers
-from proxy.served import is_served_path
+from proxy.reload import Follower, build_gate
+from proxy.served import served_answer
 
 log = logging.getLogger("pixelgate")
 
@@ -47,19 +46,14 @@ _META_DECISION = "pixelgate_decision"
 _CONTENT_LEAKING_OPTIONS = ("proxy_debug", "save_stream_file")
 
 
-def build_gate(policy: Policy) -> Gate:
-    from proxy.detectors import build_detectors
-
-    detectors = build_detectors(policy)
-    return Gate(policy, ADAPTERS, detectors, AuditWriter(policy.audit.path), load_fallback(policy))
-
-
 class PixelGate:
     def __init__(self) -> None:
         self.gate: Gate | None = None
-        self._executor = ThreadPoolExecutor(
-            max_workers=_INSPECTION_WORKERS, thread_name_prefix="pixelgate"
-        )
+        self._workers = _INSPECTION_WORKERS
+        self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="pixelgate")
+        self._retired: list[AuditWriter] = []  # audit files of replaced gates: closed at exit
+        self._follower: Follower | None = None
+        self._follow: asyncio.Task[None] | None = None
 
     def load(self, loader: Loader) -> None:
         silence_content_loggers()
@@ -79,7 +73,7 @@ class PixelGate:
         if "pixelgate_policy" in updated or self.gate is None:
             path = ctx.options.pixelgate_policy or str(bundled_policy_path("default"))
             try:
-                gate = build_gate(load_policy(path))
+                gate = build_gate(load_policy(path), self.gate)
             except (PolicyError, ValueError, AuditSinkError, LookupError) as e:
                 raise exceptions.OptionsError(str(e)) from None
             except Exception as e:
@@ -87,26 +81,33 @@ class PixelGate:
                 raise exceptions.OptionsError(
                     f"PixelGate could not load {path}: {type(e).__name__}"
                 ) from None
-            if self.gate is not None:
-                self.gate.audit.close()
-            self.gate = gate
-            # A rerouted request holds its worker while it waits for the local model: room for
-            # every request the fallback queue may hold, so waiting reroutes never starve the
-            # inspection of other traffic (and a full queue answers 503 instead of stalling).
-            waiting = gate.policy.fallback.max_pending if gate.fallback is not None else 0
-            previous, self._executor = (
-                self._executor,
-                ThreadPoolExecutor(
-                    max_workers=_INSPECTION_WORKERS + waiting, thread_name_prefix="pixelgate"
-                ),
-            )
+            self._install(gate, path)
+
+    def _install(self, gate: Gate, path: str) -> None:
+        """Swap `gate` in; requests already being inspected finish on the old one."""
+        old, self.gate = self.gate, gate
+        if old is not None and old.audit is not gate.audit:
+            self._retired.append(old.audit)  # requests in flight may still write to it
+        # A rerouted request holds its worker while it waits for the local model: room for
+        # every request the fallback queue may hold, so waiting reroutes never starve the
+        # inspection of other traffic (and a full queue answers 503 instead of stalling).
+        waiting = gate.policy.fallback.max_pending if gate.fallback is not None else 0
+        if _INSPECTION_WORKERS + waiting != self._workers:
+            self._workers = _INSPECTION_WORKERS + waiting
+            previous = self._executor
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="pixelgate")
             previous.shutdown(wait=False)  # requests already running on it finish there
-            log.info(
-                "PixelGate policy %s loaded (mode %s, on_error %s)",
-                path,
-                gate.policy.mode,
-                gate.policy.on_error,
-            )
+        log.info(
+            "PixelGate policy %s loaded (mode %s, on_error %s)",
+            path,
+            gate.policy.mode,
+            gate.policy.on_error,
+        )
+
+    def request_reload(self) -> None:
+        """Re-read the policy file now (SIGHUP), rather than at its next look."""
+        if self._follower is not None:
+            self._follower.request()
 
     def running(self) -> None:
         ca = os.path.join(os.path.expanduser(ctx.options.confdir), "mitmproxy-ca-cert.pem")
@@ -121,8 +122,16 @@ class PixelGate:
             ca,
             ca,
         )
+        path = ctx.options.pixelgate_policy
+        if path and self._follower is None:  # the bundled default policy does not change
+            self._follower = Follower(path, lambda: self.gate, self._install)
+            self._follow = asyncio.get_running_loop().create_task(self._follower.run())
 
     def done(self) -> None:
+        if self._follow is not None:
+            self._follow.cancel()
+        for writer in self._retired:
+            writer.close()
         if self.gate is not None:
             self.gate.audit.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -170,7 +179,9 @@ class PixelGate:
         if not isinstance(adapter, ProviderAdapter):
             return
         gate = self.gate
-        if flow.request.method == "GET" and self._serve(flow, adapter, gate):
+        served = served_answer(gate.served, flow.request, adapter)
+        if served is not None:
+            flow.response = _mitm_response(served)
             return
         verdict: Verdict | None
         try:
@@ -214,23 +225,6 @@ class PixelGate:
                 verdict = gate.reject(adapter, timeout)
         assert verdict is not None  # only cheap_only calls return None
         return verdict
-
-    def _serve(self, flow: http.HTTPFlow, adapter: ProviderAdapter, gate: Gate) -> bool:
-        """Answer a link or a job document the proxy handed out, from memory; a link under
-        our own prefix that has expired is gone. False: not ours, forward it."""
-        served = gate.served.get(flow.request.path)
-        if served is not None:
-            headers = {"content-type": served.content_type}
-            flow.response = http.Response.make(200, served.body, headers)
-        elif is_served_path(flow.request.path):
-            answer = adapter.render_error(
-                404, "This PixelGate image link has expired", "pixelgate_expired", "not_found"
-            )
-            flow.response = _mitm_response(answer)
-        else:
-            return False
-        flow.response.headers["cache-control"] = "no-store"
-        return True
 
     def _reject(
         self, gate: Gate, adapter: ProviderAdapter, error: PixelGateError

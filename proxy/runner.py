@@ -44,6 +44,7 @@ def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str])
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, master.shutdown)
+        loop.add_signal_handler(signal.SIGHUP, addon.request_reload)
         await master.run()
         return 0
 

@@ -13,6 +13,9 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
+
+from proxy.providers.base import ProviderAdapter, WireResponse
 
 PATH_PREFIX = "/pixelgate/fallback/"
 
@@ -67,3 +70,30 @@ def url_for(host: str, port: int, path: str) -> str:
 def is_served_path(path: str) -> bool:
     """A path under our own prefix: answered from the store or as expired, never forwarded."""
     return path.startswith(PATH_PREFIX)
+
+
+class _Request(Protocol):
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+def served_answer(
+    store: ImageStore, request: _Request, adapter: ProviderAdapter
+) -> WireResponse | None:
+    """The answer to a GET for a link or job document the proxy handed out, from memory; a
+    link under our own prefix that has expired is gone. None: not ours, forward it."""
+    if request.method != "GET":
+        return None
+    served = store.get(request.path)
+    if served is not None:
+        headers = (("content-type", served.content_type), ("cache-control", "no-store"))
+        return WireResponse(200, headers, served.body)
+    if not is_served_path(request.path):
+        return None
+    expired = adapter.render_error(
+        404, "This PixelGate image link has expired", "pixelgate_expired", "not_found"
+    )
+    return WireResponse(404, (*expired.headers, ("cache-control", "no-store")), expired.body)
