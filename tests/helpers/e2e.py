@@ -197,8 +197,9 @@ def start_proxy(
     upstream: Upstream,
     *extra: str,
     verbosity: str = "debug",
+    env: dict[str, str] | None = None,
 ) -> Proxy:
-    """`pixelgate run` trusting `upstream`'s certificate."""
+    """`pixelgate run` trusting `upstream`'s certificate; `env` adds to the environment."""
     workdir.mkdir(parents=True, exist_ok=True)
     confdir = workdir / "confdir"
     policy = workdir / "policy.yaml"
@@ -215,9 +216,9 @@ def start_proxy(
         "--set", f"termlog_verbosity={verbosity}",
         *extra,
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
-        command, cwd=workdir, stdout=stdout.open("wb"), stderr=stderr.open("wb"), env=env
+        command, cwd=workdir, stdout=stdout.open("wb"), stderr=stderr.open("wb"), env=environment
     )
     proxy = Proxy(port, workdir, confdir, workdir / "audit.jsonl", stdout, stderr, process)
     _wait_until_serving(process, proxy.ca, port, lambda: stderr.read_text() + stdout.read_text())
