@@ -7,37 +7,55 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mitmproxy.tools.dump import DumpMaster
+
+    from proxy.addon import PixelGate
 
 DEFAULT_CONFDIR = "~/.pixelgate"
 
 
-def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str]) -> int:
-    """Run until SIGINT/SIGTERM. Returns 2 when options or the policy are invalid."""
+def build_master(
+    policy: str | None, host: str, port: int, settings: Sequence[str]
+) -> tuple[DumpMaster, PixelGate]:
+    """mitmproxy's DumpMaster with PixelGate configured; raises OptionsError when options
+    or the policy are invalid. Must be called with an event loop running."""
     from mitmproxy import exceptions, hooks, options
     from mitmproxy.tools.dump import DumpMaster
 
     from proxy.addon import PixelGate
+
+    opts = options.Options(listen_host=host, listen_port=port, confdir=DEFAULT_CONFDIR)
+    # No flow dumper, no console or web view: nothing keeps a flow once it is answered.
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    # Deferred, so the addon's own option is set before its first configure.
+    opts.set(f"pixelgate_policy={policy or ''}", *settings, defer=True)
+    addon = PixelGate()
+    master.addons.add(addon)
+    # mitmproxy configures only addons already in its chain when options change, so
+    # configure ours once with every option, as its script loader does.
+    master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
+    if addon.gate is None:
+        raise exceptions.OptionsError("PixelGate did not load its policy")
+    if opts.deferred:
+        unknown = ", ".join(sorted(opts.deferred))
+        raise exceptions.OptionsError(f"unknown option(s): {unknown}")
+    return master, addon
+
+
+def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str]) -> int:
+    """Run until SIGINT/SIGTERM. Returns 2 when options or the policy are invalid."""
+    from mitmproxy import exceptions
 
     async def main() -> int:
         # Termlog filters by its own verbosity; the root logger must let records through.
         logging.getLogger().setLevel(logging.DEBUG)
         for noisy in ("asyncio", "hpack", "quic", "tornado"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-        opts = options.Options(listen_host=host, listen_port=port, confdir=DEFAULT_CONFDIR)
-        master = DumpMaster(opts, with_termlog=True, with_dumper=False)
         try:
-            # Deferred, so the addon's own option is set before its first configure.
-            opts.set(f"pixelgate_policy={policy or ''}", *settings, defer=True)
-            addon = PixelGate()
-            master.addons.add(addon)
-            # mitmproxy configures only addons already in its chain when options change, so
-            # configure ours once with every option, as its script loader does.
-            master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
-            if addon.gate is None:
-                raise exceptions.OptionsError("PixelGate did not load its policy")
-            if opts.deferred:
-                unknown = ", ".join(sorted(opts.deferred))
-                raise exceptions.OptionsError(f"unknown option(s): {unknown}")
+            master, addon = build_master(policy, host, port, settings)
         except exceptions.OptionsError as e:
             print(f"pixelgate: {e}", file=sys.stderr)
             return 2
