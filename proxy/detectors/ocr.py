@@ -31,6 +31,10 @@ Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]  # top-left, top-right, bottom-right, bottom-left
 
 MAX_SIDE = 1600  # larger uploads are read at this size: detection time grows with area
+# A frame whose brightness spans fewer levels than this (between its 1st and 99th
+# percentiles) is read contrast-stretched: text 8 grey levels off its background is
+# invisible to the detector as drawn, plain once stretched. Photos span far more.
+NARROW_RANGE = 48
 # Characters at which an email or URL is commonly cut into two boxes or wrapped to a new line.
 _GLUE = frozenset("@._-/:")
 
@@ -97,6 +101,17 @@ class RapidOcrEngine(OcrEngine):
             OcrLine(text, _quad(quad), float(score))
             for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
         ]
+
+
+def stretched(frame: Image.Image) -> Image.Image:
+    """`frame` with its brightness stretched to the full range when the range is narrow
+    (faint text on a flat background); otherwise `frame` itself. Same size, same boxes."""
+    from PIL import ImageOps
+
+    low, high = np.percentile(np.asarray(frame.convert("L")), (1, 99))
+    if high - low >= NARROW_RANGE:
+        return frame
+    return ImageOps.autocontrast(frame, cutoff=1)
 
 
 def _quad(points: Any) -> Quad:
@@ -202,7 +217,7 @@ class OcrDetector(ImageDetector):
 
     def _read(self, image: DecodedImage, source: Image.Image) -> list[Finding]:
         """Findings for the text in `source` (frame 0, or frame 0 on white)."""
-        frame = source.convert("RGB")
+        frame = stretched(source.convert("RGB"))
         width, height = frame.size
         scale = min(1.0, MAX_SIDE / max(width, height, 1))
         if scale < 1.0:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proxy.policy import CustomRecognizer
 
 
 def pattern_recognizer(
@@ -25,4 +28,27 @@ def pattern_recognizer(
         patterns=[Pattern(n, regex, score) for n, regex, score in patterns],
         context=list(context),  # empty: no context boost
         global_regex_flags=flags,
+    )
+
+
+def custom_recognizer(spec: CustomRecognizer, language: str, index: int) -> Any:
+    """A policy's own recognizer (`recognizers:` in the YAML) as a Presidio recognizer."""
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    patterns = [
+        Pattern(name=f"{spec.entity.lower()}_{n}", regex=p.regex, score=p.score)
+        for n, p in enumerate(spec.patterns)
+    ]
+    # Presidio tells "no patterns" from "empty patterns" by None; its annotations do not.
+    optional: dict[str, Any] = {
+        "patterns": patterns or None,
+        "deny_list": list(spec.deny_list) or None,
+        "context": list(spec.context) or None,
+    }
+    return PatternRecognizer(
+        supported_entity=spec.entity,
+        name=f"policy:{spec.entity}:{index}",
+        supported_language=language,
+        deny_list_score=spec.deny_list_score,
+        **optional,
     )

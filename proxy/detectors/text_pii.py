@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any
 from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
 from proxy.detectors.names import person_cue_recognizer, propagate_names
-from proxy.detectors.numbers import card_recognizer, phone_recognizer
+from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
+from proxy.detectors.patterns import custom_recognizer
+from proxy.detectors.spelled import spelled_email_recognizer
+from proxy.detectors.views import across_fields, decoded_view
 from proxy.model import Finding, ImageRequest, Source
-from proxy.normalize import normalize
+from proxy.normalize import NormalizedText, has_override, normalize
 from proxy.policy import CustomRecognizer
 from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
-    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngine
     from spacy.tokens import Doc
 
@@ -37,9 +40,13 @@ EXTRA_RECOGNIZERS = (
     street_address_recognizer,
     person_cue_recognizer,
     card_recognizer,
+    iban_recognizer,
     phone_recognizer,
+    spelled_email_recognizer,
 )
 
+
+_NER = "SpacyRecognizer"  # Presidio's name for findings of spaCy's named-entity recognizer
 
 # spaCy's thinc and Presidio import these eagerly when installed (the `fallback` extra puts
 # them there), for features text detection never uses: ~390 MB per proxy process.
@@ -105,28 +112,6 @@ def _require_model(spacy_model: str) -> None:
         raise LookupError(f"spaCy model {spacy_model!r} is not installed")
 
 
-def _custom_recognizer(spec: CustomRecognizer, language: str, index: int) -> EntityRecognizer:
-    from presidio_analyzer import Pattern, PatternRecognizer
-
-    patterns = [
-        Pattern(name=f"{spec.entity.lower()}_{n}", regex=p.regex, score=p.score)
-        for n, p in enumerate(spec.patterns)
-    ]
-    # Presidio tells "no patterns" from "empty patterns" by None; its annotations do not.
-    optional: dict[str, Any] = {
-        "patterns": patterns or None,
-        "deny_list": list(spec.deny_list) or None,
-        "context": list(spec.context) or None,
-    }
-    return PatternRecognizer(
-        supported_entity=spec.entity,
-        name=f"policy:{spec.entity}:{index}",
-        supported_language=language,
-        deny_list_score=spec.deny_list_score,
-        **optional,
-    )
-
-
 class TextAnalyzer:
     """Finds personal data in one string. Safe to share; calls are serialised by a lock
     because spaCy pipelines are not documented as thread-safe."""
@@ -152,11 +137,34 @@ class TextAnalyzer:
         norm = normalize(text)
         if not norm.text.strip():
             return []
+        found = self._analyze(norm.text)
+        people = [
+            (start, end, score) for entity, start, end, score, _ in found if entity == "PERSON"
+        ]
+        for start, end, score in propagate_names(norm.text, people):
+            found.append(("PERSON", start, end, score, "NamePropagation"))
+        hits = _mapped(norm, found)
+        view = decoded_view(norm)
+        if view is not None:
+            # Only pattern-shaped values: spaCy's entities read joined lines as one
+            # sentence and cross them at random ("Cyprus 16403" + "733 162 319").
+            again = self._analyze(view.norm.text)
+            kept = [f for f in again if view.touches(f[1], f[2]) and f[4] != _NER]
+            hits += _mapped(view.norm, kept)
+        if has_override(text):  # what a person sees: right-to-left overrides applied
+            shown = normalize(text, display_order=True)
+            seen = {(h.start, h.end, h.entity) for h in hits}
+            more = _mapped(shown, self._analyze(shown.text))
+            hits += [h for h in more if (h.start, h.end, h.entity) not in seen]
+        hits.sort(key=lambda h: (h.start, h.end, h.entity))
+        return hits
+
+    def _analyze(self, text: str) -> list[tuple[str, int, int, float, str]]:
         with self._lock:
             results: list[Any] = self._engine.analyze(
-                norm.text, language=self._language, entities=self._entities
+                text, language=self._language, entities=self._entities
             )
-        found = [
+        return [
             (
                 r.entity_type,
                 r.start,
@@ -166,17 +174,12 @@ class TextAnalyzer:
             )
             for r in results
         ]
-        people = [
-            (start, end, score) for entity, start, end, score, _ in found if entity == "PERSON"
-        ]
-        for start, end, score in propagate_names(norm.text, people):
-            found.append(("PERSON", start, end, score, "NamePropagation"))
-        hits = []
-        for entity, start, end, score, recognizer in found:
-            o_start, o_end = norm.original_span(start, end)
-            hits.append(TextHit(entity, o_start, o_end, score, recognizer))
-        hits.sort(key=lambda h: (h.start, h.end, h.entity))
-        return hits
+
+
+def _mapped(
+    norm: NormalizedText, found: Iterable[tuple[str, int, int, float, str]]
+) -> list[TextHit]:
+    return [TextHit(e, *norm.original_span(s, t), score, r) for e, s, t, score, r in found]
 
 
 def _lower_lemma(doc: Doc) -> Doc:
@@ -246,7 +249,7 @@ def build_text_analyzer(
     for make in EXTRA_RECOGNIZERS:
         registry.add_recognizer(make(language))
     for index, spec in enumerate(custom):
-        registry.add_recognizer(_custom_recognizer(spec, language, index))
+        registry.add_recognizer(custom_recognizer(spec, language, index))
     if entities is None or entities & ner_only:
         nlp = _nlp_engine(spacy_model, language)
     else:
@@ -269,18 +272,25 @@ class TextPiiDetector(Detector):
         self.cheap = analyzer.light
 
     def detect(self, request: ImageRequest) -> list[Finding]:
-        findings = []
-        for index, part in enumerate(request.prompts):
-            for hit in self.analyzer.find(part.text):
-                findings.append(
-                    Finding(
-                        entity=hit.entity,
-                        source=Source.PROMPT,
-                        score=hit.score,
-                        part=index,
-                        start=hit.start,
-                        end=hit.end,
-                        recognizer=hit.recognizer,
-                    )
-                )
-        return findings
+        texts = [part.text for part in request.prompts]
+        pieces = [
+            (index, hit.start, hit.end, hit)
+            for index, text in enumerate(texts)
+            for hit in self.analyzer.find(text)
+        ]
+        if len(texts) > 1:  # a value cut into two fields is whole only across the seam
+            pieces += across_fields(
+                texts, lambda text: [(h.start, h.end, h) for h in self.analyzer.find(text)]
+            )
+        return [
+            Finding(
+                entity=hit.entity,
+                source=Source.PROMPT,
+                score=hit.score,
+                part=index,
+                start=start,
+                end=end,
+                recognizer=hit.recognizer,
+            )
+            for index, start, end, hit in pieces
+        ]

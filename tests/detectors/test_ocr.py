@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from proxy.detectors.ocr import OcrDetector, OcrEngine, OcrLine, RapidOcrEngine
+from proxy.detectors.ocr import OcrDetector, OcrEngine, OcrLine, RapidOcrEngine, stretched
 from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
@@ -69,6 +69,9 @@ CASES = [
     ("card 5500 0000 0000 0004", "DejaVuSansMono.ttf", 20, "yellow", (0, 0, 90), "CREDIT_CARD"),
     # Low contrast: mid grey on light grey.
     ("write to anna.berg@mail.se", "DejaVuSans.ttf", 28, (150, 150, 150), (200, 200, 200),
+     "EMAIL_ADDRESS"),
+    # Faint: 8 grey levels apart, read from a contrast-stretched copy.
+    ("write to anna.berg@mail.se", "DejaVuSans.ttf", 28, (180, 180, 180), (188, 188, 188),
      "EMAIL_ADDRESS"),
 ]  # fmt: skip
 
@@ -200,3 +203,12 @@ def test_boxes_map_back_through_downscaling_in_reading_order(analyzer: TextAnaly
     # "john.smith@" is the last 11 of 20 characters: the box starts past "write to".
     assert 330 <= first[0] <= 380 and first[0] + first[2] == 600
     assert second[0] == 200 and second[2] <= 180  # "acme.com" only, not "today"
+
+
+def test_only_a_frame_of_narrow_brightness_range_is_stretched() -> None:
+    photo = Image.fromarray(data.astronaut())
+    assert stretched(photo) is photo
+    faint = Image.new("RGB", (60, 20), (188, 188, 188))
+    ImageDraw.Draw(faint).rectangle((10, 5, 30, 15), fill=(180, 180, 180))
+    levels = np.asarray(stretched(faint).convert("L"))
+    assert levels.max() - levels.min() > 200
