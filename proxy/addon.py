@@ -13,7 +13,6 @@ import functools
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from types import MappingProxyType
 
 from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.addonmanager import Loader
@@ -26,9 +25,10 @@ from proxy.errors import (
     PolicyError,
     RequestTooLarge,
 )
+from proxy.flows import mitm_response, wire_request
 from proxy.gate import Gate, Ticket, Verdict
 from proxy.policy import bundled_policy_path, load_policy
-from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
+from proxy.providers.base import ProviderAdapter, WireRequest
 from proxy.quiet import silence_content_loggers
 from proxy.reload import Follower, build_gate
 from proxy.served import served_answer
@@ -40,6 +40,7 @@ _INSPECTION_WORKERS = 4
 # How long past the policy's inspection deadline a worker may still answer: the pipeline
 # checks the deadline between detectors, so only a detector stuck inside needs this.
 _DEADLINE_GRACE_S = 5.0
+_BODY_BOUND = 256 * 1024 * 1024  # mitmproxy's own limit, at least, for any body it buffers
 _META_ADAPTER = "pixelgate_adapter"
 _META_DECISION = "pixelgate_decision"
 # mitmproxy options that would write request content to disk or logs.
@@ -82,6 +83,11 @@ class PixelGate:
                     f"PixelGate could not load {path}: {type(e).__name__}"
                 ) from None
             self._install(gate, path)
+            if ctx.options.body_size_limit is None:
+                # Without it mitmproxy buffers a body of any size before our hooks can answer
+                # (a chunked upload, or one that announces more than the policy allows).
+                bound = max(4 * gate.policy.limits.max_body_bytes, _BODY_BOUND)
+                ctx.options.update(body_size_limit=str(bound))
 
     def _install(self, gate: Gate, path: str) -> None:
         """Swap `gate` in; requests already being inspected finish on the old one."""
@@ -181,11 +187,17 @@ class PixelGate:
         gate = self.gate
         served = served_answer(gate.served, flow.request, adapter)
         if served is not None:
-            flow.response = _mitm_response(served)
+            flow.response = mitm_response(served)
             return
         verdict: Verdict | None
         try:
-            wire = _wire_request(flow, gate.policy.limits.max_body_bytes)
+            limit = gate.policy.limits.max_body_bytes
+            if flow.request.headers.get("content-encoding", "identity").lower() != "identity":
+                # Inflating up to the limit is CPU work: not on the event loop.
+                loop = asyncio.get_running_loop()
+                wire = await loop.run_in_executor(self._executor, wire_request, flow, limit)
+            else:
+                wire = wire_request(flow, limit)
             verdict = gate.handle(adapter, wire, cheap_only=True)
             if verdict is None:
                 verdict = await self._off_loop(gate, adapter, wire)
@@ -240,7 +252,7 @@ class PixelGate:
             return
         flow.metadata[_META_DECISION] = verdict.action.value
         if verdict.response is not None:
-            flow.response = _mitm_response(verdict.response)
+            flow.response = mitm_response(verdict.response)
             flow.response.headers[DECISION_HEADER] = verdict.action.value
         elif verdict.body is not None:
             flow.request.content = verdict.body
@@ -254,7 +266,7 @@ class PixelGate:
             "pixelgate_audit_unavailable",
             "server_error",
         )
-        flow.response = _mitm_response(answer)
+        flow.response = mitm_response(answer)
         flow.response.headers[DECISION_HEADER] = "block"
         ctx.master.shutdown()
 
@@ -262,29 +274,3 @@ class PixelGate:
         decision = flow.metadata.get(_META_DECISION)
         if decision and flow.response is not None:
             flow.response.headers[DECISION_HEADER] = decision
-
-
-def _wire_request(flow: http.HTTPFlow, max_body: int) -> WireRequest:
-    request = flow.request
-    if request.raw_content is None:
-        raise MalformedRequest("request body was streamed and cannot be inspected")
-    try:
-        body = request.get_content(strict=True) or b""
-    except ValueError:
-        # mitmproxy's message quotes the first bytes of the body: never pass it on.
-        raise MalformedRequest("unsupported or broken Content-Encoding") from None
-    if len(body) > max_body:
-        raise RequestTooLarge(f"request body exceeds the policy limit of {max_body} bytes")
-    headers = {k.lower(): ", ".join(request.headers.get_all(k)) for k in request.headers}
-    return WireRequest(
-        method=request.method,
-        host=request.host,
-        port=request.port,
-        path=request.path,
-        headers=MappingProxyType(headers),
-        body=body,
-    )
-
-
-def _mitm_response(response: WireResponse) -> http.Response:
-    return http.Response.make(response.status, response.body, dict(response.headers))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
@@ -20,6 +22,9 @@ from proxy.model import ImagePart, TextPart
 from proxy.providers.multipart import header_params
 
 MAX_DEPTH = 32
+# A `\uD800`-style escape: the only way a JSON text can carry an unpaired surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # How an image is written in the body: raw base64, a data URL, or a data URL or a link.
 Encoding = Literal["base64", "data_url", "url"]
@@ -48,15 +53,45 @@ def load_json(body: bytes, content_type: str = "application/json") -> dict[str, 
     def no_constant(_: str) -> object:
         raise MalformedRequest("JSON body contains NaN or Infinity")
 
+    def finite(text: str) -> float:
+        # 1e400 reads as infinity, which would be written back as the invalid `Infinity`.
+        value = float(text)
+        if math.isinf(value):
+            raise MalformedRequest("JSON body has a number out of range")
+        return value
+
     try:
-        doc = json.loads(body.decode("utf-8"), object_pairs_hook=unique, parse_constant=no_constant)
+        doc = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=unique,
+            parse_constant=no_constant,
+            parse_float=finite,
+        )
     except UnicodeDecodeError:
         raise MalformedRequest("JSON body is not UTF-8") from None
     except (ValueError, RecursionError):
         raise MalformedRequest("body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise MalformedRequest("JSON body must be an object")
+    if _SURROGATE_ESCAPE.search(body) and not _utf8_safe(doc):
+        # A lone surrogate is no Unicode text: readers differ, and it cannot be written back.
+        raise MalformedRequest("JSON body contains an unpaired surrogate escape")
     return doc
+
+
+def _utf8_safe(doc: object) -> bool:
+    # A loop, not recursion: json.loads accepts documents nested deeper than we may recurse.
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):  # json.loads joins pairs, so any left is unpaired
+                return False
+        elif isinstance(value, dict):
+            stack += [*value, *value.values()]
+        elif isinstance(value, list):
+            stack += value
+    return True
 
 
 def child(pointer: str, key: str | int) -> str:
