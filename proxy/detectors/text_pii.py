@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpEngine
     from spacy.tokens import Doc
 
-# tldextract (used by the email and URL recognizers) otherwise fetches the public suffix list.
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
 
 # Our recognizers beside Presidio's predefined ones: an explicit tuple, in this order.
 EXTRA_RECOGNIZERS = (

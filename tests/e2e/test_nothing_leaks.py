@@ -64,7 +64,12 @@ limits: {{max_prompt_chars: 5000}}
 """
     workdir = tmp_path_factory.mktemp("leaks")
     (workdir / "tmp").mkdir()
-    env = {"TMPDIR": str(workdir / "tmp"), "LEAK_TEST_KEY": "operator-secret"}
+    (workdir / "home").mkdir()
+    env = {
+        "TMPDIR": str(workdir / "tmp"),
+        "HOME": str(workdir / "home"),
+        "LEAK_TEST_KEY": "operator-secret",
+    }
     handle = start_proxy(workdir, policy, upstreams["openai"], env=env)
     yield handle
     stop_proxy(handle)
@@ -153,6 +158,8 @@ def test_a_mixed_workload_leaves_no_planted_value_anywhere(
         if value in path.read_bytes()
     ]
     assert hits == []
+    # Nothing outside its audit file and config directory: no library caches or telemetry.
+    assert [p.relative_to(proxy.workdir) for p in files if "home" in p.parts] == []
 
 
 def test_the_ca_private_key_is_readable_by_its_owner_only(proxy: Proxy) -> None:
