@@ -7,9 +7,6 @@ proxy.quiet): some of its recognizers log the text they looked at.
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
 from proxy.detectors.names import person_cue_recognizer, propagate_names
+from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
 from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
 from proxy.detectors.patterns import custom_recognizer
 from proxy.detectors.spelled import spelled_email_recognizer
@@ -28,8 +26,6 @@ from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import NlpEngine
-    from spacy.tokens import Doc
 
 
 # Our recognizers beside Presidio's predefined ones: an explicit tuple, in this order.
@@ -45,26 +41,6 @@ EXTRA_RECOGNIZERS = (
 
 _NER = "SpacyRecognizer"  # Presidio's name for findings of spaCy's named-entity recognizer
 
-# spaCy's thinc and Presidio import these eagerly when installed (the `fallback` extra puts
-# them there), for features text detection never uses: ~390 MB per proxy process.
-_UNUSED_HEAVY_MODULES = ("torch", "transformers")
-
-
-def _import_nlp_libraries() -> None:
-    """Import spaCy and Presidio with torch and transformers made unimportable meanwhile
-    (documented: a None entry in sys.modules makes `import` raise ImportError), then restore
-    them, so the local fallback can still import torch in the same process."""
-    hidden = [name for name in _UNUSED_HEAVY_MODULES if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import presidio_analyzer  # noqa: F401
-        import spacy  # noqa: F401
-    finally:
-        for name in hidden:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
-
 
 @dataclass(frozen=True)
 class TextHit:
@@ -77,54 +53,22 @@ class TextHit:
     recognizer: str
 
 
-_nlp_engines: dict[tuple[str, str], NlpEngine] = {}
-_nlp_lock = threading.Lock()
-
-
-def _nlp_engine(spacy_model: str, language: str) -> NlpEngine:
-    """Load a spaCy model once per process; the load is the expensive part (~1–5 s)."""
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-
-    key = (spacy_model, language)
-    with _nlp_lock:
-        if key not in _nlp_engines:
-            _require_model(spacy_model)
-            engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": spacy_model}])
-            engine.load()
-            # Presidio reads entities, tags and lemmas, never the dependency parse: dropping
-            # the parser saves ~18% per prompt with identical findings on PartiPrompts.
-            assert engine.nlp is not None  # set by load()
-            nlp = engine.nlp[language]
-            if "parser" in nlp.pipe_names:
-                nlp.disable_pipe("parser")
-            _nlp_engines[key] = engine
-        return _nlp_engines[key]
-
-
-def _require_model(spacy_model: str) -> None:
-    import spacy
-
-    if not (spacy.util.is_package(spacy_model) or os.path.isdir(spacy_model)):
-        # Presidio would call spacy.cli.download here; we never fetch models at run time.
-        raise LookupError(f"spaCy model {spacy_model!r} is not installed")
-
-
 class TextAnalyzer:
-    """Finds personal data in one string. Safe to share; calls are serialised by a lock
-    because spaCy pipelines are not documented as thread-safe."""
+    """Finds personal data in one string. Safe to share: calls hold the spaCy pipeline's
+    lock (see proxy.detectors.nlp)."""
 
     def __init__(
         self,
         engine: AnalyzerEngine,
-        language: str,
+        nlp: Nlp,
         entities: list[str] | None = None,
         *,
         light: bool = False,
     ) -> None:
         self._engine = engine
-        self._language = language
+        self._nlp = nlp
+        self._language = nlp.language
         self._entities = entities  # None: every entity Presidio knows
-        self._lock = threading.Lock()
         # Tokenizer-only analysis (no neural pipeline) costs well under a millisecond.
         self.light = light
 
@@ -157,7 +101,7 @@ class TextAnalyzer:
         return hits
 
     def _analyze(self, text: str) -> list[tuple[str, int, int, float, str]]:
-        with self._lock:
+        with self._nlp.using():
             results: list[Any] = self._engine.analyze(
                 text, language=self._language, entities=self._entities
             )
@@ -177,30 +121,6 @@ def _mapped(
     norm: NormalizedText, found: Iterable[tuple[str, int, int, float, str]]
 ) -> list[TextHit]:
     return [TextHit(e, *norm.original_span(s, t), score, r) for e, s, t, score, r in found]
-
-
-def _lower_lemma(doc: Doc) -> Doc:
-    for token in doc:
-        token.lemma_ = token.lower_
-    return doc
-
-
-def _light_nlp_engine(language: str) -> NlpEngine:
-    """spaCy's tokenizer alone, with lower-case lemmas for Presidio's context words.
-
-    ~20x cheaper than the full pipeline, and enough for every recognizer but spaCy's NER.
-    """
-    import spacy
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from spacy.language import Language
-
-    if not Language.has_factory("pixelgate_lower_lemma"):
-        Language.component("pixelgate_lower_lemma", func=_lower_lemma)
-    nlp = spacy.blank(language)
-    nlp.add_pipe("pixelgate_lower_lemma")
-    engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": f"blank_{language}"}])
-    engine.nlp = {language: nlp}  # type: ignore[assignment]  # Presidio annotates it as None
-    return engine
 
 
 def _ner_only(registry: RecognizerRegistry) -> set[str]:
@@ -234,29 +154,28 @@ def build_text_analyzer(
     model is loaded only when one of them needs named-entity recognition.
     """
     silence_content_loggers()  # before the imports: Presidio logs while it loads
-    _import_nlp_libraries()
-    _require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
+    import_nlp_libraries()
+    require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-    light = _light_nlp_engine(language)
+    light = light_nlp(language)
     registry = RecognizerRegistry(supported_languages=[language])
-    registry.load_predefined_recognizers(languages=[language], nlp_engine=light)
+    registry.load_predefined_recognizers(languages=[language], nlp_engine=light.engine)
     # Judged on Presidio's own set: ours and the policy's add recall, not a replacement for NER.
     ner_only = _ner_only(registry)
     for make in EXTRA_RECOGNIZERS:
         registry.add_recognizer(make(language))
     for index, spec in enumerate(custom):
         registry.add_recognizer(custom_recognizer(spec, language, index))
-    if entities is None or entities & ner_only:
-        nlp = _nlp_engine(spacy_model, language)
-    else:
-        nlp = light
+    nlp = full_nlp(spacy_model, language) if entities is None or entities & ner_only else light
     wanted: list[str] | None = None
     if entities is not None:
         known = {e for r in registry.recognizers for e in r.supported_entities}
         wanted = sorted(entities & known)
-    engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=[language])
-    return TextAnalyzer(engine, language, wanted, light=nlp is light)
+    engine = AnalyzerEngine(
+        registry=registry, nlp_engine=nlp.engine, supported_languages=[language]
+    )
+    return TextAnalyzer(engine, nlp, wanted, light=nlp is light)
 
 
 class TextPiiDetector(Detector):
