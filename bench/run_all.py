@@ -1,8 +1,9 @@
 """`make bench`: every benchmark in one run, a summary against our targets, bench/results.md.
 
 Runs bench/quality.py (leak rate, false positives), bench/overhead.py (latency,
-throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer) and
-bench/images.py (image inspection speed, face recall, PII recall in rendered text), each in
+throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer),
+bench/images.py (image inspection speed, face recall, PII recall in rendered text) and
+bench/soak.py --quick (2,000 mixed requests: failures, audit, memory and fd growth), each in
 its own process, and keeps their full output. Figures are from this machine and this run.
 """
 
@@ -21,14 +22,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def run(script: str, out: Path, *args: str) -> str:
+def run(script: str, out: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, str(HERE / script), "--json", str(out), *args],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     took = time.perf_counter() - started
-    if result.returncode != 0:
+    if result.returncode not in ok:
         sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"{script} failed with exit code {result.returncode}")
     print(f"# {script}: {took:.0f} s", file=sys.stderr)
@@ -40,7 +41,10 @@ def pct(part: float, whole: float) -> float:
 
 
 def summary(
-    quality: dict[str, Any], overhead: dict[str, Any], images: dict[str, Any] | None = None
+    quality: dict[str, Any],
+    overhead: dict[str, Any],
+    images: dict[str, Any] | None = None,
+    soak: dict[str, Any] | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """(figure, PixelGate, baseline from the same run, target) rows."""
     leak = {side: quality["leak"][side]["headline"] for side in ("pixelgate", "diy")}
@@ -82,6 +86,7 @@ def summary(
             "",
         ),
         *(image_rows(images) if images else []),
+        *(soak_rows(soak) if soak else []),
     ]
 
 
@@ -113,17 +118,33 @@ def image_rows(images: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def soak_rows(soak: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """bench/soak.py's row: a short soak's failures, audit, memory and descriptor growth."""
+    verdict = "all targets met" if all(soak["targets"].values()) else "TARGET MISSED"
+    return [
+        (
+            f"soak, {soak['sent']} mixed requests at concurrency {soak['concurrency']}: failed "
+            "/ audit events / RSS growth after warm-up / fds after warm-up -> end",
+            f"{soak['failed']} / {soak['audit_events']} / {soak['rss_growth_pct']:+.1f}% / "
+            f"{soak['warm']['fds']} -> {soak['end']['fds']}",
+            f"{soak['rps']:.0f} req/s, p99 {soak['latency_ms']['all']['p99']:.0f} ms; {verdict}",
+            "0 / one per request / < 10% / no growth",
+        )
+    ]
+
+
 def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         q_json, o_json = Path(tmp) / "quality.json", Path(tmp) / "overhead.json"
-        i_json = Path(tmp) / "images.json"
+        i_json, s_json = Path(tmp) / "images.json", Path(tmp) / "soak.json"
         quality_text = run("quality.py", q_json)
         overhead_text = run("overhead.py", o_json)
         images_text = run("images.py", i_json)
+        soak_text = run("soak.py", s_json, "--quick", ok=(0, 1))  # 1: a target missed
         quality, overhead = json.loads(q_json.read_text()), json.loads(o_json.read_text())
-        images = json.loads(i_json.read_text())
-    rows = summary(quality, overhead, images)
+        images, soak = json.loads(i_json.read_text()), json.loads(s_json.read_text())
+    rows = summary(quality, overhead, images, soak)
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}"
     head = ("figure", "PixelGate", "baseline (same run)", "target")
     table = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
@@ -154,6 +175,12 @@ def main() -> None:
             "",
             "```text",
             images_text.rstrip(),
+            "```",
+            "",
+            "## Soak (bench/soak.py --quick)",
+            "",
+            "```text",
+            soak_text.rstrip(),
             "```",
             "",
         ]

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.addonmanager import Loader
 
+from proxy import memory
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.errors import (
     InspectionTimeout,
@@ -55,6 +56,7 @@ class PixelGate:
         self._retired: list[AuditWriter] = []  # audit files of replaced gates: closed at exit
         self._follower: Follower | None = None
         self._follow: asyncio.Task[None] | None = None
+        self._trimming: asyncio.Task[None] | None = None
 
     def load(self, loader: Loader) -> None:
         silence_content_loggers()
@@ -128,12 +130,21 @@ class PixelGate:
             ca,
             ca,
         )
+        self._trimming = asyncio.get_running_loop().create_task(self._trim_periodically())
         path = ctx.options.pixelgate_policy
         if path and self._follower is None:  # the bundled default policy does not change
             self._follower = Follower(path, lambda: self.gate, self._install)
             self._follow = asyncio.get_running_loop().create_task(self._follower.run())
 
+    async def _trim_periodically(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(memory.INTERVAL_S)
+            await loop.run_in_executor(None, memory.release_free_memory)
+
     def done(self) -> None:
+        if self._trimming is not None:
+            self._trimming.cancel()
         if self._follow is not None:
             self._follow.cancel()
         for writer in self._retired:
