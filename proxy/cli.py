@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from proxy.model import Finding
     from proxy.pipeline import Outcome, Pipeline
     from proxy.policy import Policy
+
+
+# Commands that live in their own modules. Each module has
+# `add_commands(commands, policy_commands)`, which adds its parsers (to the top level or under
+# `pixelgate policy`) with `set_defaults(handler=FUNCTION)`; FUNCTION(args) returns the exit
+# code. Heavy imports stay inside the handlers, so `pixelgate --help` stays instant.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,11 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_commands.add_parser("check", help="validate a policy file")
     check.add_argument("file")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(commands, policy_commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is not None:  # a command from COMMAND_MODULES
+        return int(handler(args))
     if args.command == "run":
         from proxy.runner import run_proxy
 
