@@ -12,12 +12,14 @@ import asyncio
 import functools
 import logging
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from mitmproxy import ctx, exceptions, http, tls
+from mitmproxy import ctx, exceptions, http, optmanager, tls
 from mitmproxy.addonmanager import Loader
 
 from proxy import memory
+from proxy.admin import Admin
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.errors import (
     InspectionTimeout,
@@ -45,12 +47,22 @@ _BODY_BOUND = 256 * 1024 * 1024  # mitmproxy's own limit, at least, for any body
 _META_ADAPTER = "pixelgate_adapter"
 _META_DECISION = "pixelgate_decision"
 # mitmproxy options that would write request content to disk or logs.
-_CONTENT_LEAKING_OPTIONS = ("proxy_debug", "save_stream_file")
+_CONTENT_LEAKING_OPTIONS = ("proxy_debug", "save_stream_file", "hardump")
+
+
+def refuse_content_leaking(options: optmanager.OptManager, updated: Iterable[str]) -> None:
+    for name in _CONTENT_LEAKING_OPTIONS:
+        if name in updated and getattr(options, name, None):
+            raise exceptions.OptionsError(
+                f"PixelGate refuses {name}: it would write request content to disk or logs"
+            )
 
 
 class PixelGate:
     def __init__(self) -> None:
         self.gate: Gate | None = None
+        self.admin = Admin()  # a sub-addon: metrics and health checks, across reloads
+        self.addons = [self.admin]
         self._workers = _INSPECTION_WORKERS
         self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="pixelgate")
         self._retired: list[AuditWriter] = []  # audit files of replaced gates: closed at exit
@@ -68,11 +80,7 @@ class PixelGate:
         )
 
     def configure(self, updated: set[str]) -> None:
-        for name in _CONTENT_LEAKING_OPTIONS:
-            if name in updated and getattr(ctx.options, name):
-                raise exceptions.OptionsError(
-                    f"PixelGate refuses {name}: it would write request content to disk or logs"
-                )
+        refuse_content_leaking(ctx.options, updated)
         if "pixelgate_policy" in updated or self.gate is None:
             path = ctx.options.pixelgate_policy or str(bundled_policy_path("default"))
             try:
@@ -93,6 +101,7 @@ class PixelGate:
 
     def _install(self, gate: Gate, path: str) -> None:
         """Swap `gate` in; requests already being inspected finish on the old one."""
+        self.admin.metrics.attach(gate)
         old, self.gate = self.gate, gate
         if old is not None and old.audit is not gate.audit:
             self._retired.append(old.audit)  # requests in flight may still write to it

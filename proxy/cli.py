@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 # `add_commands(commands, policy_commands)`, which adds its parsers (to the top level or under
 # `pixelgate policy`) with `set_defaults(handler=FUNCTION)`; FUNCTION(args) returns the exit
 # code. Heavy imports stay inside the handlers, so `pixelgate --help` stays instant.
-COMMAND_MODULES: tuple[str, ...] = ("proxy.ca_cli", "proxy.report_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "proxy.ca_cli",
+    "proxy.report_cli",
+    "proxy.policy_cases_cli",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

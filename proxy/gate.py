@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
@@ -79,6 +79,7 @@ class Gate:
         self.fallback = fallback
         self.served = ImageStore()
         self.audit = audit
+        self.observers: list[Callable[[AuditEvent], None]] = []  # see each written event
         key = os.environ.get(policy.audit.fingerprint_key_env, "")
         self._fingerprint_key = key.encode("utf-8") if key else None
 
@@ -153,8 +154,11 @@ class Gate:
             return self._finish(event, started, ticket, Verdict(Action.REDACT, event, body=body))
         if rerouted:
             ticket.generating = True
+            generating = time.perf_counter()
             verdict = self._rerouted(adapter, wire, outcome, event)
-            return self._finish(verdict.event, started, ticket, verdict)
+            ms = round((time.perf_counter() - generating) * 1000, 3)
+            timed = replace(verdict.event, timings_ms={**verdict.event.timings_ms, "fallback": ms})
+            return self._finish(timed, started, ticket, verdict)
         message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
         verdict = Verdict(decision.action, event, response=response)
@@ -275,6 +279,8 @@ class Gate:
         event = replace(event, timings_ms=timings)
         if ticket.take():  # else the proxy gave up on this request and audited that instead
             self.audit.write(event)
+            for observe in self.observers:
+                observe(event)
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import signal
 import sys
@@ -25,23 +26,28 @@ def build_master(
     from mitmproxy import exceptions, hooks, options
     from mitmproxy.tools.dump import DumpMaster
 
-    from proxy.addon import PixelGate
+    from proxy.addon import PixelGate, refuse_content_leaking
 
     opts = options.Options(listen_host=host, listen_port=port, confdir=DEFAULT_CONFDIR)
     # No flow dumper, no console or web view: nothing keeps a flow once it is answered.
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    # mitmproxy's save addons open their file as soon as their option is set, before our
+    # configure could refuse it: try the settings on a copy that no addon watches first.
+    trial = copy.deepcopy(opts)
+    trial.set(*settings, defer=True)
+    refuse_content_leaking(trial, trial.keys())
     # Deferred, so the addon's own option is set before its first configure.
     opts.set(f"pixelgate_policy={policy or ''}", *settings, defer=True)
     addon = PixelGate()
-    master.addons.add(addon)
+    master.addons.add(addon)  # declares PixelGate's options: what is still deferred is unknown
+    if opts.deferred:
+        unknown = ", ".join(sorted(opts.deferred))
+        raise exceptions.OptionsError(f"unknown option(s): {unknown}")
     # mitmproxy configures only addons already in its chain when options change, so
     # configure ours once with every option, as its script loader does.
     master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
     if addon.gate is None:
         raise exceptions.OptionsError("PixelGate did not load its policy")
-    if opts.deferred:
-        unknown = ", ".join(sorted(opts.deferred))
-        raise exceptions.OptionsError(f"unknown option(s): {unknown}")
     return master, addon
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from mitmproxy import connection, exceptions, tls
-from mitmproxy.addons import proxyserver, save
+from mitmproxy.addons import proxyserver, save, savehar
 from mitmproxy.proxy import context
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -139,10 +139,10 @@ def test_only_provider_connections_are_decrypted(
         assert client_hello(addon, address, sni) is intercepted
 
 
-@pytest.mark.parametrize("option", ["proxy_debug", "save_stream_file"])
+@pytest.mark.parametrize("option", ["proxy_debug", "save_stream_file", "hardump"])
 def test_options_that_would_write_content_are_refused(option: str, tmp_path: Path) -> None:
     addon = PixelGate()
-    with taddons.context(addon, save.Save(), proxyserver.Proxyserver()) as tctx:
+    with taddons.context(addon, save.Save(), savehar.SaveHar(), proxyserver.Proxyserver()) as tctx:
         value: object = True if option == "proxy_debug" else str(tmp_path / "flows")
         with pytest.raises(exceptions.OptionsError, match="refuses"):
             tctx.configure(addon, **{option: value})

@@ -26,7 +26,11 @@ async def test_no_flow_is_kept_after_its_response(tmp_path: Path, upstream: Upst
         policy_text(upstream, RULES).replace("audit.jsonl", str(tmp_path / "a.jsonl"))
     )
     port = free_port()
-    settings = [f"confdir={tmp_path / 'conf'}", f"ssl_verify_upstream_trusted_ca={upstream.cert}"]
+    settings = [
+        f"confdir={tmp_path / 'conf'}",
+        f"ssl_verify_upstream_trusted_ca={upstream.cert}",
+        "pixelgate_admin=",
+    ]
     master, _ = build_master(str(policy), "127.0.0.1", port, settings)
     running = asyncio.create_task(master.run())
     try:

@@ -216,6 +216,8 @@ def start_proxy(
         "--set", f"termlog_verbosity={verbosity}",
         *extra,
     ]  # fmt: skip
+    if not any(a.startswith("pixelgate_admin=") for a in extra):
+        command += ["--set", "pixelgate_admin="]  # off: proxies side by side share no port
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
         command, cwd=workdir, stdout=stdout.open("wb"), stderr=stderr.open("wb"), env=environment

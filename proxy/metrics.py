@@ -1,0 +1,283 @@
+"""Prometheus metrics, updated from audit events: counts, names and timings, never content.
+
+Every label value comes from a closed vocabulary: provider and operation names the adapters
+define, actions and modes from their enums, rule ids from the policies loaded, entity names
+from the recognizers, sources from their enum, error codes from PixelGate's own errors, and
+stages from the detectors' names. A value outside its vocabulary is counted as "other", so no
+request can add a series, and no string taken from a request can reach the exposition.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from proxy.audit import AuditEvent
+from proxy.model import Action, Source
+from proxy.policy.schema import DEFAULT_RULE_ID, Mode
+
+if TYPE_CHECKING:
+    from proxy.gate import Gate
+
+log = logging.getLogger("pixelgate")
+
+OTHER = "other"
+# The timing a rerouted request spends waiting for and running the local model (see Gate).
+FALLBACK_STAGE = "fallback"
+TOTAL_STAGE = "total"
+
+# What each adapter can name as an operation (plus the gate's own "none" and "unknown").
+KNOWN_OPERATIONS = frozenset(
+    {
+        "none",
+        "unknown",
+        # OpenAI and OpenAI-compatible services, Black Forest Labs
+        "images.generate",
+        "images.edit",
+        "images.variation",
+        "responses.create",
+        "chat.completions",
+        # Replicate
+        "predictions.create",
+        "models.predictions.create",
+        "deployments.predictions.create",
+        "predictions.cancel",
+        "files.create",
+        # Stability v2beta and v1
+        *(
+            f"{group}.{name}"
+            for group, names in {
+                "generate": ("ultra", "core", "sd3"),
+                "edit": (
+                    "inpaint",
+                    "outpaint",
+                    "erase",
+                    "search-and-replace",
+                    "search-and-recolor",
+                    "remove-background",
+                    "replace-background-and-relight",
+                ),
+                "control": ("sketch", "structure", "style", "style-transfer"),
+                "upscale": ("fast", "conservative", "creative"),
+                "v1": ("text-to-image", "image-to-image", "masking"),
+            }.items()
+            for name in names
+        ),
+        # Bedrock (Titan/Nova task types, lower-cased), Hugging Face, Stability on Bedrock
+        "text_image",
+        "inpainting",
+        "outpainting",
+        "image_variation",
+        "color_guided_generation",
+        "background_removal",
+        "virtual_try_on",
+        "text-to-image",
+        "image-to-image",
+        # fal
+        "run",
+        "submit",
+        "queue.cancel",
+        # Google
+        "gemini.generate_content",
+        "gemini.stream_generate_content",
+        "gemini.count_tokens",
+        "imagen.generate",
+        "imagen.edit",
+    }
+)
+# Decisions the gate makes itself, beside the policy's own rules.
+GATE_RULES = frozenset({"none", "on_error", "remote_images", DEFAULT_RULE_ID})
+ERROR_CODES = frozenset(
+    {
+        "pixelgate_error",
+        "pixelgate_malformed_request",
+        "pixelgate_unsupported_endpoint",
+        "pixelgate_request_too_large",
+        "pixelgate_inspection_failed",
+        "pixelgate_inspection_timeout",
+        "pixelgate_unsupported_image",
+        "pixelgate_remote_image",
+        "pixelgate_fallback_busy",
+        "pixelgate_fallback_failed",
+    }
+)
+_ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+_STAGE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# Rule ids and entity names are bounded by the policies loaded; these caps bound them even
+# over many hot reloads.
+_MAX_RULES = 256
+_MAX_ENTITIES = 256
+_GENERATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+
+
+class _Vocabulary:
+    """Label values a series may carry: a fixed set, plus names learnt from loaded policies
+    and detectors up to a cap. `label(value)` is the value itself when known, else "other"."""
+
+    def __init__(self, fixed: Iterable[str] = (), cap: int = 0) -> None:
+        self._known = set(fixed)
+        self._cap = len(self._known) + cap
+
+    def learn(self, values: Iterable[str]) -> None:
+        for value in values:
+            if len(self._known) < self._cap:
+                self._known.add(value)
+
+    def label(self, value: str | None) -> str:
+        return value if value is not None and value in self._known else OTHER
+
+
+class Metrics:
+    """PixelGate's metrics in a registry of their own (not prometheus_client's global one).
+
+    `observe` takes each audit event the gates write; `attach` hooks a gate up and makes it the
+    one the gauges describe. One object lives as long as the process, across hot reloads. It
+    never raises into a request: a failure to count is logged by type and dropped.
+    """
+
+    def __init__(self) -> None:
+        from proxy.detectors import IMAGE_ENTITIES
+        from proxy.providers import ADAPTERS
+
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._lock = threading.Lock()
+        self._gate: Gate | None = None
+        self._providers = _Vocabulary(a.name for a in ADAPTERS)
+        self._operations = _Vocabulary(KNOWN_OPERATIONS)
+        self._actions = _Vocabulary(a.value for a in Action)
+        self._modes = _Vocabulary(m.value for m in Mode)
+        self._rules = _Vocabulary(GATE_RULES, _MAX_RULES)
+        self._entities = _Vocabulary(IMAGE_ENTITIES, _MAX_ENTITIES)
+        self._sources = _Vocabulary(s.value for s in Source)
+        self._errors = _Vocabulary(ERROR_CODES)
+        self._stages = _Vocabulary({TOTAL_STAGE}, 32)
+        r = self.registry
+        self.requests = Counter(
+            "pixelgate_requests",
+            "Provider requests decided, by provider, operation, action, rule and mode.",
+            ("provider", "operation", "action", "rule", "mode"),
+            registry=r,
+        )
+        self.findings = Counter(
+            "pixelgate_findings",
+            "Personal data found, by entity type and where in the request.",
+            ("entity", "source"),
+            registry=r,
+        )
+        self.errors = Counter(
+            "pixelgate_errors",
+            "Requests PixelGate could not handle, by error code.",
+            ("code",),
+            registry=r,
+        )
+        self.inspection = Histogram(
+            "pixelgate_inspection_seconds",
+            "Time per request in each detector, and in total (stage=total).",
+            ("stage",),
+            registry=r,
+        )
+        self.generation = Histogram(
+            "pixelgate_fallback_generation_seconds",
+            "Time a rerouted request waited for and ran on the local model.",
+            buckets=_GENERATION_BUCKETS,
+            registry=r,
+        )
+        queue = Gauge(
+            "pixelgate_fallback_queue_depth",
+            "Rerouted requests waiting for or running on the local model.",
+            registry=r,
+        )
+        queue.set_function(self._queue_depth)
+        self.policy_info = Gauge(
+            "pixelgate_policy_info",
+            "The policy in force: 1 for its format version and mode.",
+            ("version", "mode"),
+            registry=r,
+        )
+        ready = Gauge("pixelgate_ready", "1 when PixelGate is ready for traffic.", registry=r)
+        ready.set_function(lambda: 1.0 if self.ready()[0] else 0.0)
+
+    def attach(self, gate: Gate) -> None:
+        """Count what `gate` audits, and describe it from now on (it is the one in force)."""
+        policy = gate.policy
+        with self._lock:
+            self._rules.learn(rule.id for rule in policy.rules)
+            self._entities.learn(e for e in _policy_entities(gate) if _ENTITY.fullmatch(e))
+            self._stages.learn(
+                d.name for d in gate.pipeline.detectors if _STAGE.fullmatch(d.name) is not None
+            )
+            self._gate = gate
+            self.policy_info.clear()
+            self.policy_info.labels(str(policy.version), self._modes.label(policy.mode)).set(1)
+        if self.observe not in gate.observers:
+            gate.observers.append(self.observe)
+
+    def ready(self) -> tuple[bool, str]:
+        """(ready, why): a gate is in force and, when the policy names a local model, the
+        model was loaded and warmed up (a model that could not be means reroute is degraded)."""
+        gate = self._gate
+        if gate is None:
+            return False, "no policy loaded yet"
+        configured = bool(gate.policy.fallback.model or gate.policy.fallback.url)
+        if configured and gate.fallback is None:
+            return False, "the fallback model is configured but not available"
+        return True, "ready"
+
+    def observe(self, event: AuditEvent) -> None:
+        try:
+            self._observe(event)
+        except Exception as e:  # noqa: BLE001 - counting must never fail a request
+            log.error("PixelGate could not update metrics: %s", type(e).__name__)
+
+    def _observe(self, event: AuditEvent) -> None:
+        with self._lock:
+            labels = (
+                self._providers.label(event.provider),
+                self._operations.label(event.operation),
+                self._actions.label(event.action),
+                self._rules.label(event.rule),
+                self._modes.label(event.mode),
+            )
+            # Entity names are the recognizers' (never a request's): learnt up to the cap.
+            self._entities.learn(
+                e for counts in event.findings.values() for e in counts if _ENTITY.fullmatch(e)
+            )
+            findings = [
+                (self._entities.label(entity), self._sources.label(source), n)
+                for source, counts in event.findings.items()
+                for entity, n in counts.items()
+            ]
+            error = self._errors.label(event.error) if event.error is not None else None
+            stages = [
+                (self._stages.label(stage), ms)
+                for stage, ms in event.timings_ms.items()
+                if stage != FALLBACK_STAGE
+            ]
+        self.requests.labels(*labels).inc()
+        for entity, source, n in findings:
+            if n > 0:
+                self.findings.labels(entity, source).inc(n)
+        if error is not None:
+            self.errors.labels(error).inc()
+        for stage, ms in stages:
+            self.inspection.labels(stage).observe(max(ms, 0.0) / 1000.0)
+        generating = event.timings_ms.get(FALLBACK_STAGE)
+        if generating is not None:
+            self.generation.observe(max(generating, 0.0) / 1000.0)
+
+    def _queue_depth(self) -> float:
+        gate = self._gate
+        pending = getattr(gate.fallback, "pending", 0) if gate is not None else 0
+        return float(pending) if isinstance(pending, int) else 0.0
+
+
+def _policy_entities(gate: Gate) -> Iterable[str]:
+    """Entity names the policy names: its rules' and its recognizers'."""
+    policy = gate.policy
+    yield from (r.entity for r in policy.recognizers)
+    yield from (e for rule in policy.rules for e in rule.entities)
