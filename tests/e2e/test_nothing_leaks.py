@@ -12,9 +12,9 @@ import pytest
 from helpers.e2e import (
     Proxy,
     Upstream,
-    make_cert,
     openai_answer,
-    serve_upstream,
+    providers_yaml,
+    several_upstreams,
     start_proxy,
     stop_proxy,
 )
@@ -34,23 +34,16 @@ GPS_PHOTO = with_gps(landscape())
 
 @pytest.fixture(scope="module")
 def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Upstream]]:
-    keypair = make_cert(tmp_path_factory.mktemp("certs"))
-    servers = {
-        name: serve_upstream(tmp_path_factory.mktemp(name), openai_answer, keypair)
-        for name in PROVIDERS
-    }
-    yield {name: up for name, (up, _) in servers.items()}
-    for _, server in servers.values():
-        server.shutdown()
+    with several_upstreams(tmp_path_factory, dict.fromkeys(PROVIDERS, openai_answer)) as ups:
+        yield ups
 
 
 @pytest.fixture(scope="module")
 def proxy(
     tmp_path_factory: pytest.TempPathFactory, upstreams: dict[str, Upstream]
 ) -> Iterator[Proxy]:
-    hosts = ", ".join(f'{n}: {{hosts: ["localhost:{u.port}"]}}' for n, u in upstreams.items())
     policy = f"""version: 1
-providers: {{{hosts}}}
+{providers_yaml(upstreams)}
 audit: {{path: audit.jsonl, fingerprint_key_env: LEAK_TEST_KEY}}
 recognizers:
   - {{entity: PROJECT_CODENAME, deny_list: [{CODENAME}]}}

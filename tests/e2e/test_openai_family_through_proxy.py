@@ -17,9 +17,9 @@ from helpers.e2e import (
     Proxy,
     Received,
     Upstream,
-    make_cert,
     openai_answer,
-    serve_upstream,
+    providers_yaml,
+    several_upstreams,
     start_proxy,
     stop_proxy,
 )
@@ -62,28 +62,17 @@ def photos() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Upstream]]:
-    # One certificate for all three: the proxy trusts it as each upstream's.
-    keypair = make_cert(tmp_path_factory.mktemp("certs"))
-    servers = {
-        name: serve_upstream(tmp_path_factory.mktemp(name), answer, keypair)
-        for name, answer in (
-            ("openai", _response_answer),
-            ("together", openai_answer),
-            ("xai", openai_answer),
-        )
-    }
-    yield {name: up for name, (up, _) in servers.items()}
-    for _, server in servers.values():
-        server.shutdown()
+    answers = {"openai": _response_answer, "together": openai_answer, "xai": openai_answer}
+    with several_upstreams(tmp_path_factory, answers) as ups:
+        yield ups
 
 
 @pytest.fixture(scope="module")
 def proxy(
     tmp_path_factory: pytest.TempPathFactory, upstreams: dict[str, Upstream]
 ) -> Iterator[Proxy]:
-    hosts = ", ".join(f'{n}: {{hosts: ["localhost:{u.port}"]}}' for n, u in upstreams.items())
     policy = f"""version: 1
-providers: {{{hosts}}}
+{providers_yaml(upstreams)}
 audit: {{path: audit.jsonl}}
 remote_images: {{action: fetch, allow_hosts: ["127.0.0.1"], timeout_s: 5}}
 recognizers:

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -358,3 +359,27 @@ rules:
 redaction: {{EMAIL_ADDRESS: "an email address"}}
 fallback: {{model: "{tiny_pipeline_dir()}", native_size: 64}}
 """
+
+
+@contextmanager
+def several_upstreams(
+    factory: pytest.TempPathFactory, answers: dict[str, Answer]
+) -> Iterator[dict[str, Upstream]]:
+    """One upstream per provider name, all with one certificate (the proxy trusts it as each
+    upstream's: pass any of them to start_proxy)."""
+    keypair = make_cert(factory.mktemp("certs"))
+    servers = {
+        name: serve_upstream(factory.mktemp(name), answer, keypair)
+        for name, answer in answers.items()
+    }
+    try:
+        yield {name: up for name, (up, _) in servers.items()}
+    finally:
+        for _, server in servers.values():
+            server.shutdown()
+
+
+def providers_yaml(upstreams: dict[str, Upstream]) -> str:
+    """The policy's `providers:` line: each provider spoken at its upstream's address."""
+    hosts = ", ".join(f'{n}: {{hosts: ["localhost:{u.port}"]}}' for n, u in upstreams.items())
+    return f"providers: {{{hosts}}}"
