@@ -39,6 +39,8 @@ typecheck: $(VENV)/.installed-test
 
 pytest: $(VENV)/.installed-test
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	command -v haproxy >/dev/null || (apt-get update && apt-get install -y --no-install-recommends haproxy)
+	command -v iptables >/dev/null && command -v ip >/dev/null || (apt-get update && apt-get install -y --no-install-recommends iptables iproute2)
 	$(BIN)/pytest
 
 test: lint typecheck pytest

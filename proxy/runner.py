@@ -27,6 +27,7 @@ def build_master(
     from mitmproxy.tools.dump import DumpMaster
 
     from proxy.addon import PixelGate, refuse_content_leaking
+    from proxy.drain import InFlight
 
     opts = options.Options(listen_host=host, listen_port=port, confdir=DEFAULT_CONFDIR)
     # No flow dumper, no console or web view: nothing keeps a flow once it is answered.
@@ -39,7 +40,8 @@ def build_master(
     # Deferred, so the addon's own option is set before its first configure.
     opts.set(f"pixelgate_policy={policy or ''}", *settings, defer=True)
     addon = PixelGate()
-    master.addons.add(addon)  # declares PixelGate's options: what is still deferred is unknown
+    # Declares PixelGate's options: what is still deferred is unknown.
+    master.addons.add(InFlight(), addon)
     if opts.deferred:
         unknown = ", ".join(sorted(opts.deferred))
         raise exceptions.OptionsError(f"unknown option(s): {unknown}")
@@ -52,7 +54,8 @@ def build_master(
 
 
 def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str]) -> int:
-    """Run until SIGINT/SIGTERM. Returns 2 when options or the policy are invalid."""
+    """Run until SIGINT/SIGTERM, then let requests in flight finish (proxy.drain).
+    Returns 2 when options or the policy are invalid."""
     from mitmproxy import exceptions
 
     async def main() -> int:
@@ -65,9 +68,14 @@ def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str])
         except exceptions.OptionsError as e:
             print(f"pixelgate: {e}", file=sys.stderr)
             return 2
+        from proxy.drain import Drain, InFlight
+
         loop = asyncio.get_running_loop()
+        inflight = master.addons.get("inflight")
+        assert isinstance(inflight, InFlight)  # added by build_master
+        drain = Drain(master.options, master.shutdown, inflight)
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, master.shutdown)
+            loop.add_signal_handler(sig, drain.request)
         loop.add_signal_handler(signal.SIGHUP, addon.request_reload)
         await master.run()
         return 0
