@@ -6,7 +6,6 @@ Refs are `json:<JSON pointer>` (RFC 6901) into the JSON body.
 from __future__ import annotations
 
 import base64
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResp
 from proxy.providers.google_read import Walker, spellings
 from proxy.providers.google_read import field as get
 from proxy.providers.jsonbody import JsonBody, child, media_type_of
+from proxy.providers.sizes import aspect_size
 
 HOSTS = (
     "generativelanguage.googleapis.com",
@@ -225,13 +225,10 @@ def _size(reading: _Reading, ratio: object) -> None:
     """An aspect ratio as the size nearest one megapixel, in multiples of 64."""
     if ratio is None:
         return
-    match = _RATIO.fullmatch(ratio) if isinstance(ratio, str) else None
-    if match is None or not 1 / 8 <= int(match[1]) / max(int(match[2]), 1) <= 8:
+    size = aspect_size(ratio) if isinstance(ratio, str) and _RATIO.fullmatch(ratio) else None
+    if size is None:
         raise MalformedRequest("aspectRatio must be a ratio such as 16:9")
-    width, height = int(match[1]), int(match[2])
-    scale = math.sqrt(1024 * 1024 / (width * height))
-    w, h = (max(64, round(side * scale / 64) * 64) for side in (width, height))
-    reading.params["size"] = f"{w}x{h}"
+    reading.params["size"] = size
 
 
 def _request(provider: str, reading: _Reading) -> ImageRequest:

@@ -380,6 +380,10 @@ def test_images_by_cloud_storage_uri_are_unsupported() -> None:
             contents({"text": "a"}, generationConfig={"imageConfig": {"aspectRatio": "100:1"}}),
             "aspectRatio",
         ),
+        (  # once a division by zero
+            contents({"text": "a"}, generationConfig={"imageConfig": {"aspectRatio": "5:0"}}),
+            "aspectRatio",
+        ),
         (
             contents({"text": "a"}, generationConfig={"responseModalities": "IMAGE"}),
             "responseModalities",
