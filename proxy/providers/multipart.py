@@ -55,6 +55,15 @@ class Multipart:
         out += [dash, b"--", self.epilogue]
         return b"".join(out)
 
+    def write(self, changed: Mapping[str, str | bytes]) -> bytes:
+        """The body with the parts named by `ref_of` refs replaced (text as UTF-8): what an
+        adapter's `apply` returns for a form, as `JsonBody.write` does for JSON."""
+        bodies = {
+            int(ref.removeprefix("part:")): v if isinstance(v, bytes) else v.encode()
+            for ref, v in changed.items()
+        }
+        return self.with_bodies(bodies).serialize()
+
     def with_bodies(self, bodies: Mapping[int, bytes]) -> Multipart:
         delimiter = b"\r\n--" + self.boundary
         parts = list(self.parts)
@@ -64,6 +73,11 @@ class Multipart:
                 raise MalformedRequest("a rewritten multipart part would contain the boundary")
             parts[index] = replace(parts[index], body=body)
         return replace(self, parts=tuple(parts))
+
+
+def ref_of(index: int) -> str:
+    """The ref of part `index` in an `ImageRequest` read from a form."""
+    return f"part:{index}"
 
 
 def header_params(value: str) -> tuple[str, dict[str, str]]:

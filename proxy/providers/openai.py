@@ -83,10 +83,7 @@ class OpenAIAdapter(ProviderAdapter):
         if not changed:
             return request.body
         if reading.form is not None:
-            bodies = {
-                int(r[5:]): v if isinstance(v, bytes) else v.encode() for r, v in changed.items()
-            }
-            return reading.form.with_bodies(bodies).serialize()
+            return reading.form.write(changed)
         assert reading.json is not None
         return reading.json.write(changed)
 
@@ -190,7 +187,7 @@ def _request(provider: str, reading: _Reading) -> ImageRequest:
 def _from_form(reading: _Reading, form: multipart.Multipart) -> None:
     seen: set[str] = set()
     for index, part in enumerate(form.parts):
-        ref, role = f"part:{index}", _IMAGE_FIELDS.get(part.name)
+        ref, role = multipart.ref_of(index), _IMAGE_FIELDS.get(part.name)
         if role is not None:
             reading.images.append(ImagePart(ref, part.body, part.filename, part.content_type, role))
             continue

@@ -65,12 +65,7 @@ class ReplicateAdapter(ProviderAdapter):
         changed = changes(parsed, edited)
         if not changed or body is None:
             return request.body
-        if isinstance(body, multipart.Multipart):
-            bodies = {
-                int(r[5:]): v if isinstance(v, bytes) else v.encode() for r, v in changed.items()
-            }
-            return body.with_bodies(bodies).serialize()
-        return body.write(changed)
+        return body.write(changed)  # a JsonBody or a Multipart: both write refs back
 
     def can_render(self, request: ImageRequest) -> bool:
         # Only a prediction has images to answer with; an upload or a cancel has none.
@@ -209,7 +204,7 @@ def _read_upload(request: WireRequest) -> tuple[ImageRequest, multipart.Multipar
     if len({part.name for part in form.parts}) != len(form.parts):
         raise MalformedRequest("duplicate form field")
     for index, part in enumerate(form.parts):
-        ref = f"part:{index}"
+        ref = multipart.ref_of(index)
         if part.name == "content":
             images.append(ImagePart(ref, part.body, part.filename, part.content_type))
         elif part.filename is not None:

@@ -87,10 +87,7 @@ class StabilityAdapter(ProviderAdapter):
         if not changed:
             return request.body
         if reading.form is not None:
-            bodies = {
-                int(r[5:]): v if isinstance(v, bytes) else v.encode() for r, v in changed.items()
-            }
-            return reading.form.with_bodies(bodies).serialize()
+            return reading.form.write(changed)
         assert reading.json is not None
         return reading.json.write(changed)
 

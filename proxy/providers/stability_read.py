@@ -76,7 +76,7 @@ def read_form(reading: Reading, form: multipart.Multipart, v1: bool) -> None:
     seen: set[str] = set()
     weighted: dict[str, dict[str, tuple[str, str]]] = {}
     for index, part in enumerate(form.parts):
-        ref = f"part:{index}"
+        ref = multipart.ref_of(index)
         if part.name in seen:  # upstream might read the other copy
             raise MalformedRequest(
                 f"duplicate {'prompt' if part.name == 'prompt' else 'form'} field"
