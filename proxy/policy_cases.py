@@ -13,18 +13,16 @@ policy; the messages name fields, never a prompt or a file's content.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from proxy.errors import PixelGateError, PolicyError
 from proxy.model import Action, ImagePart, ImageRequest, TextPart
-from proxy.policy import Policy
-from proxy.policy.loader import _MESSAGES, _field, _line, _reject_duplicate_keys, _yaml_problem
+from proxy.policy import Policy, yamlfile
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -82,42 +80,24 @@ class Result:
 
 
 def load_cases(path: str | Path) -> tuple[Case, ...]:
-    import yaml
-
+    """The cases in `path`, their images read; a CasesError if anything is wrong."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        problem = getattr(e, "strerror", None) or "not UTF-8 text"
-        raise CasesError(name, None, "", f"cannot read the cases file: {problem}") from None
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.YAMLError:  # a control character: the reader has no marks
-        raise CasesError(name, None, "", "invalid YAML: a character is not allowed") from None
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as e:
-        raise CasesError(name, *_yaml_problem(e)) from None
-    finally:
-        loader.dispose()
-    if root is None:
-        raise CasesError(name, None, "", "the file is empty; it needs `cases:`, a list")
-    try:
-        _reject_duplicate_keys(root, (), name, set())
+        text = yamlfile.read_text(path, "cases file")
+        root, data = yamlfile.compose(text, name, "the file is empty; it needs `cases:`, a list")
+        spec = yamlfile.validate(CasesFile, root, data, name)
+    except CasesError:
+        raise
     except PolicyError as e:
-        raise CasesError(name, e.line, e.field, e.message) from None
-    try:
-        spec = CasesFile.model_validate(data)
-    except ValidationError as e:
-        raise _cases_error(e, root, name) from None
+        raise CasesError(e.path, e.line, e.field, e.message) from None
     folder = Path(path).parent
     seen: set[str] = set()
     cases = []
     for i, case in enumerate(spec.cases):
         if case.name in seen:
             where = ("cases", i, "name")
-            raise CasesError(name, _line(root, where), _field(where), "duplicate case name")
+            line, field = yamlfile.line(root, where), yamlfile.field(where)
+            raise CasesError(name, line, field, "duplicate case name")
         seen.add(case.name)
         images = []
         for j, image in enumerate(case.images):
@@ -126,42 +106,15 @@ def load_cases(path: str | Path) -> tuple[Case, ...]:
             except OSError as e:
                 at = ("cases", i, "images", j)
                 message = f"cannot read the image: {e.strerror or type(e).__name__}"
-                raise CasesError(name, _line(root, at), _field(at), message) from None
+                raise CasesError(
+                    name, yamlfile.line(root, at), yamlfile.field(at), message
+                ) from None
             images.append(ImagePart(f"file:{j}", data, Path(image).name))
         prompts = (TextPart("prompt", case.prompt),) if case.prompt is not None else ()
         others = tuple(TextPart(f"field:{k}", v, role="other") for k, v in case.fields.items())
         request = ImageRequest("test", "test", prompts + others, tuple(images))
         cases.append(Case(case.name, request, case.expect, case.rule))
     return tuple(cases)
-
-
-def _cases_error(error: ValidationError, root: Any, name: str) -> CasesError:
-    problems = []
-    for err in error.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if p != "[key]")
-        on_key = err["type"] == "extra_forbidden"
-        problems.append((_line(root, loc, on_key) or 0, _field(loc), _message(err, loc)))
-    # On one line, a misspelt key explains the missing one: report it first.
-    line, field, message = min(problems, key=lambda p: (p[0], "unknown key" not in p[2]))
-    if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return CasesError(name, line or None, field, message)
-
-
-def _message(err: Any, loc: Sequence[int | str]) -> str:
-    kind = err["type"]
-    if kind.endswith("_type") and err.get("input", ...) is None:
-        return "is empty; give a value or remove the key"
-    if kind == "extra_forbidden":
-        allowed = list((CasesFile if len(loc) == 1 else CaseFile).model_fields)
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"expected one of {', '.join(allowed)}"
-        return f"unknown key '{loc[-1]}'; {hint}"
-    if kind == "enum":
-        return "must be one of " + ", ".join(a.value for a in Action)
-    if kind == "value_error":
-        return str(err["ctx"]["error"])
-    return _MESSAGES.get(kind, str(err["msg"]))
 
 
 def run_cases(policy: Policy, cases: Sequence[Case]) -> list[Result]:
