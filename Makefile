@@ -40,6 +40,7 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	command -v haproxy >/dev/null || (apt-get update && apt-get install -y --no-install-recommends haproxy)
+	test -x /usr/sbin/slapd || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slapd ldap-utils)
 	command -v iptables >/dev/null && command -v ip >/dev/null || (apt-get update && apt-get install -y --no-install-recommends iptables iproute2)
 	$(BIN)/pytest
 

@@ -40,15 +40,30 @@ class AuditEvent:
     error: str | None = None
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     fingerprint: str | None = None
+    user: str | None = None  # pseudonymous (`identity.UserIds`), never the name
+    selection: str | None = None  # the identities file's entry that chose the policy
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
     def to_json(self) -> str:
         data = asdict(self)
         if data["error"] is None:
             del data["error"]
-        if data["fingerprint"] is None:
-            del data["fingerprint"]
+        for optional in ("fingerprint", "user", "selection"):
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data, separators=(",", ":"), sort_keys=False)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, as an audit event may record it: a pseudonymous user id and the
+    name of the identities entry that chose the policy (both None without identities)."""
+
+    user: str | None = None
+    selection: str | None = None
+
+
+NOBODY = Caller()
 
 
 def count_findings(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:

@@ -39,6 +39,19 @@ def certificate_path(confdir: str) -> Path:
     return Path(confdir).expanduser() / f"{_BASENAME}-ca-cert.pem"
 
 
+def trust_hint(confdir: str) -> str:
+    """What the proxy logs at start: where its CA is, and how clients come to trust it."""
+    ca = certificate_path(confdir)
+    return (
+        f"PixelGate CA certificate: {ca}\n"
+        "  Clients must trust it for provider hosts (other hosts keep their own):\n"
+        "  Python: add it to a bundle with certifi's roots, then SSL_CERT_FILE=<bundle>\n"
+        f"  Node:   NODE_EXTRA_CA_CERTS={ca}\n"
+        f"  curl:   --cacert {ca}\n"
+        "  OS stores, MDM and more: see README, 'Point clients at the proxy'"
+    )
+
+
 def _path(args: argparse.Namespace) -> int:
     cert = certificate_path(args.confdir)
     if not cert.exists():

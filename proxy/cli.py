@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "proxy.ca_cli",
     "proxy.report_cli",
     "proxy.policy_cases_cli",
+    "proxy.identity_cli",
 )
 
 
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the proxy")
     run.add_argument("--policy", help="policy YAML (default: the bundled default policy)")
+    run.add_argument(
+        "--identities",
+        help="identities YAML: the policy for each user, group or client network "
+        "(default: the policy applies to everyone)",
+    )
     run.add_argument("--listen-host", default="127.0.0.1", help="address to listen on")
     run.add_argument("--listen-port", type=int, default=8080, help="port (default 8080)")
     run.add_argument(
@@ -94,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from proxy.runner import run_proxy
 
-        return run_proxy(args.policy, args.listen_host, args.listen_port, args.settings)
+        settings = list(args.settings)
+        if args.identities:
+            settings.append(f"pixelgate_identities={args.identities}")
+        return run_proxy(args.policy, args.listen_host, args.listen_port, settings)
     if args.command == "scan":
         if args.redact and len(args.image) != 1:
             print("pixelgate scan: --redact needs exactly one --image", file=sys.stderr)

@@ -13,6 +13,7 @@ class PixelGateError(Exception):
     status = 500
     code = "pixelgate_error"
     kind = "pixelgate_error"
+    forwardable = True  # False: never forwarded uninspected, whatever `on_error` says
 
 
 class RequestRejected(PixelGateError):

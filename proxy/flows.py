@@ -8,6 +8,7 @@ from mitmproxy import http
 
 from proxy.decoding import decode_body
 from proxy.errors import MalformedRequest, RequestTooLarge
+from proxy.identity.selection import Identity
 from proxy.providers.base import WireRequest, WireResponse
 
 
@@ -39,3 +40,12 @@ def wire_request(flow: http.HTTPFlow, max_body: int) -> WireRequest:
 def mitm_response(response: WireResponse) -> http.Response:
     """An answer PixelGate gives itself, as a mitmproxy response."""
     return http.Response.make(response.status, response.body, dict(response.headers))
+
+
+def identity_of(flow: http.HTTPFlow) -> Identity:
+    """Who sent `flow`: the user mitmproxy's proxyauth accepted (None without proxyauth) and
+    the client's address."""
+    auth = flow.metadata.get("proxyauth")
+    user = auth[0] if isinstance(auth, tuple) and auth and isinstance(auth[0], str) else None
+    peer = flow.client_conn.peername
+    return Identity(user, str(peer[0]) if peer else None)

@@ -13,14 +13,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from proxy.audit import AuditEvent, AuditWriter, count_findings, fingerprint
+from proxy.audit import NOBODY, AuditEvent, AuditWriter, Caller, count_findings, fingerprint
 from proxy.detectors.base import Detector
 from proxy.detectors.images import ImageDetectorStage
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
-from proxy.fetch import fetch_image
-from proxy.model import Action, Decision, ImageRequest
+from proxy.inspection import inspect, unless_unrewritable
+from proxy.model import Action, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
@@ -50,6 +50,16 @@ class Ticket:
         with self._lock:
             taken, self._taken = self._taken, True
         return not taken
+
+
+@dataclass
+class Call:
+    """One request's bookkeeping: who sent it, its audit ticket, its id and when it began."""
+
+    caller: Caller = NOBODY
+    ticket: Ticket = field(default_factory=Ticket)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -104,44 +114,41 @@ class Gate:
         wire: WireRequest,
         *,
         cheap_only: bool = False,
-        ticket: Ticket | None = None,
+        call: Call | None = None,
     ) -> Verdict | None:
         """The verdict for one request. With `cheap_only`, None (and nothing audited) when
-        the request turns out to need costly work: call again off the event loop. With a
-        `ticket`, the audit event is written only if this call takes it."""
-        started = time.perf_counter()
+        the request turns out to need costly work: call again off the event loop. The audit
+        event is written only if this call takes `call`'s ticket."""
+        call = call or Call()
         deadline = time.monotonic() + self.policy.limits.inspection_timeout_s
-        ticket = ticket or Ticket()
-        request_id = uuid.uuid4().hex
         # A websocket upgrade is a body-less GET whose messages would pass uninspected: the
         # adapter sees it (and refuses what it cannot read), like any request with content.
         upgrade = wire.headers.get("upgrade", "")
         if wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade:
-            return self._finish(
-                self._event(request_id, adapter, "none", Action.ALLOW, "none"), started, ticket
-            )
+            return self._finish(self._event(call, adapter, "none", Action.ALLOW, "none"), call)
         try:
             parsed = adapter.parse(wire)
             if cheap_only and not self._cheap(parsed):
                 return None
             ready = self.fallback is not None and adapter.can_render(parsed)
-            outcome = _unless_unrewritable(
-                self._inspect(parsed, ready, deadline), adapter.unrewritable(wire), ready
+            outcome = unless_unrewritable(
+                inspect(self.pipeline, self.policy.remote_images, parsed, ready, deadline),
+                adapter.unrewritable(wire),
+                ready,
             )
             rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
             if cheap_only and rerouted:
                 return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
         except PixelGateError as e:
-            return self.reject(adapter, e, request_id=request_id, started=started, ticket=ticket)
+            return self.reject(adapter, e, call=call)
         except Exception as e:  # noqa: BLE001 - fail closed on anything a library throws
-            failure = InspectionFailed(f"inspection failed ({type(e).__name__})")
             return self.reject(
-                adapter, failure, request_id=request_id, started=started, ticket=ticket
+                adapter, InspectionFailed(f"inspection failed ({type(e).__name__})"), call=call
             )
         decision = outcome.decision
         event = self._event(
-            request_id,
+            call,
             adapter,
             outcome.request.operation,
             decision.action,
@@ -149,44 +156,19 @@ class Gate:
             outcome=outcome,
         )
         if not self.enforcing or decision.action is Action.ALLOW:
-            return self._finish(event, started, ticket, Verdict(decision.action, event))
+            return self._finish(event, call, Verdict(decision.action, event))
         if decision.action is Action.REDACT and body is not None:
-            return self._finish(event, started, ticket, Verdict(Action.REDACT, event, body=body))
+            return self._finish(event, call, Verdict(Action.REDACT, event, body=body))
         if rerouted:
-            ticket.generating = True
+            call.ticket.generating = True
             generating = time.perf_counter()
             verdict = self._rerouted(adapter, wire, outcome, event)
             ms = round((time.perf_counter() - generating) * 1000, 3)
             timed = replace(verdict.event, timings_ms={**verdict.event.timings_ms, "fallback": ms})
-            return self._finish(timed, started, ticket, verdict)
+            return self._finish(timed, call, verdict)
         message = "Blocked by PixelGate policy: " + "; ".join(decision.reasons)
         response = adapter.render_error(403, message, "pii_blocked", "policy_violation")
-        verdict = Verdict(decision.action, event, response=response)
-        return self._finish(event, started, ticket, verdict)
-
-    def _inspect(self, request: ImageRequest, fallback_ready: bool, deadline: float) -> Outcome:
-        """The pipeline's outcome, with images given by link handled per `remote_images`."""
-        linked = sum(i.url is not None for i in request.images)
-        settings = self.policy.remote_images
-        if not linked:
-            return self.pipeline.run(request, fallback_ready=fallback_ready, deadline=deadline)
-        if settings.action == "block":
-            reason = "an image is given by link, which this policy refuses (remote_images: block)"
-            return Outcome(request, (), Decision(Action.BLOCK, "remote_images", (reason,)))
-        if settings.action == "allow":
-            inline = tuple(i for i in request.images if i.url is None)
-            outcome = self.pipeline.run(
-                replace(request, images=inline), fallback_ready=fallback_ready, deadline=deadline
-            )
-            note = f"{linked} image(s) by link forwarded uninspected (remote_images: allow)"
-            decision = outcome.decision
-            return replace(outcome, decision=replace(decision, reasons=(*decision.reasons, note)))
-        fetched = tuple(
-            replace(i, data=fetch_image(i.url, settings)) if i.url is not None else i
-            for i in request.images
-        )
-        fetched_request = replace(request, images=fetched)
-        return self.pipeline.run(fetched_request, fallback_ready=fallback_ready, deadline=deadline)
+        return self._finish(event, call, Verdict(decision.action, event, response=response))
 
     def _rerouted(
         self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome, event: AuditEvent
@@ -203,33 +185,23 @@ class Gate:
             return Verdict(Action.BLOCK, failed, response=answer)
 
     def reject(
-        self,
-        adapter: ProviderAdapter,
-        error: PixelGateError,
-        *,
-        request_id: str | None = None,
-        started: float | None = None,
-        ticket: Ticket | None = None,
+        self, adapter: ProviderAdapter, error: PixelGateError, *, call: Call | None = None
     ) -> Verdict:
-        """A request that could not be inspected: `on_error` decides; audit mode forwards."""
-        started = time.perf_counter() if started is None else started
-        action = Action.ALLOW if self.policy.on_error == "allow" else Action.BLOCK
+        """A request that could not be inspected: `on_error` decides (unless the error may
+        never be forwarded, as when the sender's identity is unknown); audit mode forwards."""
+        call = call or Call()
+        allow = self.policy.on_error == "allow" and error.forwardable
+        action = Action.ALLOW if allow else Action.BLOCK
+        reasons = (str(error),)
         event = self._event(
-            request_id or uuid.uuid4().hex,
-            adapter,
-            "unknown",
-            action,
-            "on_error",
-            error=error.code,
-            reasons=(str(error),),
+            call, adapter, "unknown", action, "on_error", error=error.code, reasons=reasons
         )
-        ticket = ticket or Ticket()
         if not self.enforcing or action is Action.ALLOW:
-            return self._finish(event, started, ticket, Verdict(action, event))
+            return self._finish(event, call, Verdict(action, event))
         message = f"PixelGate could not inspect this request: {error}"
         status = error.status if isinstance(error, RequestRejected | InspectionFailed) else 502
         response = adapter.render_error(status, message, error.code, error.kind)
-        return self._finish(event, started, ticket, Verdict(action, event, response=response))
+        return self._finish(event, call, Verdict(action, event, response=response))
 
     def _rewrite(
         self, adapter: ProviderAdapter, wire: WireRequest, outcome: Outcome
@@ -242,7 +214,7 @@ class Gate:
 
     def _event(
         self,
-        request_id: str,
+        call: Call,
         adapter: ProviderAdapter,
         operation: str,
         action: Action,
@@ -254,7 +226,7 @@ class Gate:
     ) -> AuditEvent:
         request: ImageRequest | None = outcome.request if outcome else None
         return AuditEvent(
-            request_id=request_id,
+            request_id=call.request_id,
             mode=self.policy.mode,
             provider=adapter.name,
             operation=operation,
@@ -270,29 +242,17 @@ class Gate:
                 if self._fingerprint_key and request is not None
                 else None
             ),
+            user=call.caller.user,
+            selection=call.caller.selection,
         )
 
-    def _finish(
-        self, event: AuditEvent, started: float, ticket: Ticket, verdict: Verdict | None = None
-    ) -> Verdict:
-        timings = {**event.timings_ms, "total": round((time.perf_counter() - started) * 1000, 3)}
-        event = replace(event, timings_ms=timings)
-        if ticket.take():  # else the proxy gave up on this request and audited that instead
+    def _finish(self, event: AuditEvent, call: Call, verdict: Verdict | None = None) -> Verdict:
+        total = round((time.perf_counter() - call.started) * 1000, 3)
+        event = replace(event, timings_ms={**event.timings_ms, "total": total})
+        if call.ticket.take():  # else the proxy gave up on this request and audited that instead
             self.audit.write(event)
             for observe in self.observers:
                 observe(event)
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)
-
-
-def _unless_unrewritable(outcome: Outcome, why: str | None, fallback_ready: bool) -> Outcome:
-    """A redaction of a body that must not change (a signature covers it) becomes a reroute
-    when the local model can answer, else a block; the reason says why."""
-    decision = outcome.decision
-    if why is None or decision.action is not Action.REDACT:
-        return outcome
-    action = Action.REROUTE if fallback_ready else Action.BLOCK
-    reasons = (*decision.reasons, f"{why}, so redaction becomes {action.value}")
-    changed = Decision(action, decision.rule_id, reasons, decision.targets)
-    return replace(outcome, decision=changed, forward=None)

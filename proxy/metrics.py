@@ -146,7 +146,7 @@ class Metrics:
 
         self.registry = CollectorRegistry(auto_describe=True)
         self._lock = threading.Lock()
-        self._gate: Gate | None = None
+        self._gates: tuple[Gate, ...] = ()
         self._providers = _Vocabulary(a.name for a in ADAPTERS)
         self._operations = _Vocabulary(KNOWN_OPERATIONS)
         self._actions = _Vocabulary(a.value for a in Action)
@@ -202,30 +202,34 @@ class Metrics:
         ready = Gauge("pixelgate_ready", "1 when PixelGate is ready for traffic.", registry=r)
         ready.set_function(lambda: 1.0 if self.ready()[0] else 0.0)
 
-    def attach(self, gate: Gate) -> None:
-        """Count what `gate` audits, and describe it from now on (it is the one in force)."""
-        policy = gate.policy
+    def attach(self, gate: Gate, *others: Gate) -> None:
+        """Count what the gates audit, and describe them from now on (they are the ones in
+        force; `gate`, the default policy's, gives the policy info)."""
+        gates = (gate, *others)
         with self._lock:
-            self._rules.learn(rule.id for rule in policy.rules)
-            self._entities.learn(e for e in _policy_entities(gate) if _ENTITY.fullmatch(e))
-            self._stages.learn(
-                d.name for d in gate.pipeline.detectors if _STAGE.fullmatch(d.name) is not None
-            )
-            self._gate = gate
+            for each in gates:
+                self._rules.learn(rule.id for rule in each.policy.rules)
+                self._entities.learn(e for e in _policy_entities(each) if _ENTITY.fullmatch(e))
+                self._stages.learn(
+                    d.name for d in each.pipeline.detectors if _STAGE.fullmatch(d.name)
+                )
+            self._gates = gates
+            policy = gate.policy
             self.policy_info.clear()
             self.policy_info.labels(str(policy.version), self._modes.label(policy.mode)).set(1)
-        if self.observe not in gate.observers:
-            gate.observers.append(self.observe)
+        for each in gates:
+            if self.observe not in each.observers:
+                each.observers.append(self.observe)
 
     def ready(self) -> tuple[bool, str]:
-        """(ready, why): a gate is in force and, when the policy names a local model, the
-        model was loaded and warmed up (a model that could not be means reroute is degraded)."""
-        gate = self._gate
-        if gate is None:
+        """(ready, why): gates are in force and, for every policy that names a local model,
+        the model was loaded and warmed up (one that could not be means reroute is degraded)."""
+        if not self._gates:
             return False, "no policy loaded yet"
-        configured = bool(gate.policy.fallback.model or gate.policy.fallback.url)
-        if configured and gate.fallback is None:
-            return False, "the fallback model is configured but not available"
+        for gate in self._gates:
+            configured = bool(gate.policy.fallback.model or gate.policy.fallback.url)
+            if configured and gate.fallback is None:
+                return False, "the fallback model is configured but not available"
         return True, "ready"
 
     def observe(self, event: AuditEvent) -> None:
@@ -271,9 +275,9 @@ class Metrics:
             self.generation.observe(max(generating, 0.0) / 1000.0)
 
     def _queue_depth(self) -> float:
-        gate = self._gate
-        pending = getattr(gate.fallback, "pending", 0) if gate is not None else 0
-        return float(pending) if isinstance(pending, int) else 0.0
+        models = {id(g.fallback): g.fallback for g in self._gates if g.fallback is not None}
+        pending = (getattr(model, "pending", 0) for model in models.values())
+        return float(sum(n for n in pending if isinstance(n, int)))
 
 
 def _policy_entities(gate: Gate) -> Iterable[str]:

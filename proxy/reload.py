@@ -1,9 +1,9 @@
-"""Building the gate for a policy, and following the policy file while the proxy runs.
+"""Following the policy files (and the identities file) while the proxy runs.
 
-A reload builds a whole new gate beside the running one and swaps it in only when it is
-complete; a broken file changes nothing. What outlives a reload is kept: the audit file stays
-one open writer when its path is unchanged, the local model stays loaded when its settings are
-unchanged, and links already handed out keep working.
+A reload builds a whole new set of gates beside the running one (`proxy.gates.build_gates`)
+and swaps it in only when it is complete; a broken file changes nothing. What outlives a
+reload is kept: an audit file stays one open writer when its path is unchanged, a local model
+stays loaded when its settings are unchanged, and links already handed out keep working.
 """
 
 from __future__ import annotations
@@ -15,36 +15,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from proxy.audit import AuditSinkError, AuditWriter
+from proxy.audit import AuditSinkError
 from proxy.errors import PolicyError
-from proxy.fallback import load_fallback
-from proxy.gate import Gate
-from proxy.policy import Policy, load_policy
-from proxy.providers import ADAPTERS
+from proxy.gates import GateSet
 
 log = logging.getLogger("pixelgate")
 
-INTERVAL_S = 1.0  # how often a followed policy file is looked at
-
-
-def build_gate(policy: Policy, previous: Gate | None = None) -> Gate:
-    """A gate for `policy`, reusing what `previous` has that the new policy would recreate."""
-    from proxy.detectors import build_detectors
-
-    path = os.path.abspath(policy.audit.path) if policy.audit.path else None
-    same_audit = previous is not None and previous.audit.path == path
-    audit = previous.audit if previous is not None and same_audit else AuditWriter(path)
-    same_model = previous is not None and previous.policy.fallback == policy.fallback
-    fallback = previous.fallback if previous is not None and same_model else load_fallback(policy)
-    gate = Gate(policy, ADAPTERS, build_detectors(policy), audit, fallback)
-    if previous is not None:
-        gate.served = previous.served
-    return gate
-
-
-def reload_gate(path: str, previous: Gate) -> Gate:
-    """The gate for the policy now in `path`; raises PolicyError (and the like) if broken."""
-    return build_gate(load_policy(path), previous)
+INTERVAL_S = 1.0  # how often the followed files are looked at
 
 
 @dataclass
@@ -89,23 +66,37 @@ class PolicyFile:
 
 
 class Follower:
-    """Reloads the policy file when its content changes (or when asked, on SIGHUP). A broken
-    file keeps the last good policy in force, and the log says so with file, line and field."""
+    """Rebuilds the gates when a followed file's content changes (or when asked, on SIGHUP).
+    The files are the current gates' own (`GateSet.files`), so a policy the identities file
+    starts to name is followed from then on. A broken file keeps the last good gates in
+    force, and the log says so with file, line and field."""
 
     def __init__(
-        self, path: str, current: Callable[[], Gate | None], install: Callable[[Gate, str], None]
+        self,
+        current: Callable[[], GateSet | None],
+        rebuild: Callable[[GateSet], GateSet],
+        install: Callable[[GateSet], None],
     ) -> None:
-        self.path = path
         self._current = current
+        self._rebuild = rebuild
         self._install = install
+        self._files: dict[str, PolicyFile] = {}
         self._now = asyncio.Event()
 
     def request(self) -> None:
         self._now.set()
 
+    def _changed(self, gates: GateSet) -> bool:
+        followed = {path: self._files.get(path) or PolicyFile(path) for path in gates.files}
+        self._files = followed
+        # Every file is looked at (each remembers its own state), not only up to the first.
+        return any([f.changed() for f in followed.values()])
+
     async def run(self) -> None:
-        policy_file = PolicyFile(self.path)
         loop = asyncio.get_running_loop()
+        current = self._current()
+        if current is not None:
+            self._changed(current)  # the files as they are now are the baseline
         while True:
             try:
                 await asyncio.wait_for(self._now.wait(), INTERVAL_S)
@@ -114,12 +105,12 @@ class Follower:
             forced = self._now.is_set()
             self._now.clear()
             previous = self._current()
-            if not (policy_file.changed() or forced) or previous is None:
+            if previous is None or not (self._changed(previous) or forced):
                 continue
             try:
-                gate = await loop.run_in_executor(None, reload_gate, self.path, previous)
+                gates = await loop.run_in_executor(None, self._rebuild, previous)
             except Exception as e:  # noqa: BLE001 - any failure keeps the running policy
                 reason = str(e) if isinstance(e, PolicyError | AuditSinkError) else type(e).__name__
                 log.error("PixelGate kept the last good policy: %s", reason)
                 continue
-            self._install(gate, self.path)
+            self._install(gates)

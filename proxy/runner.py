@@ -66,7 +66,7 @@ def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str])
         try:
             master, addon = build_master(policy, host, port, settings)
         except exceptions.OptionsError as e:
-            print(f"pixelgate: {e}", file=sys.stderr)
+            print(f"pixelgate: {_without_secrets(str(e), settings)}", file=sys.stderr)
             return 2
         from proxy.drain import Drain, InFlight
 
@@ -81,3 +81,12 @@ def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str])
         return 0
 
     return asyncio.run(main())
+
+
+def _without_secrets(message: str, settings: Sequence[str]) -> str:
+    """mitmproxy quotes a bad proxyauth value whole, and an LDAP one holds a password."""
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name.strip() == "proxyauth" and len(value) > 1:
+            message = message.replace(value, "<the proxyauth value>")
+    return message

@@ -190,9 +190,9 @@ class HangingDetector(Detector):
 async def test_a_hung_detector_is_given_up_at_the_deadline_and_audited_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import proxy.addon
+    import proxy.inspector
 
-    monkeypatch.setattr(proxy.addon, "_DEADLINE_GRACE_S", 0.2)
+    monkeypatch.setattr(proxy.inspector, "DEADLINE_GRACE_S", 0.2)
     audit = tmp_path / "audit.jsonl"
     policy = load_policy_text(
         POLICY.format(mode="enforce").replace("path: null", f"path: {audit}")

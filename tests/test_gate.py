@@ -226,7 +226,7 @@ def test_a_fetched_image_is_inspected_and_its_redaction_goes_inline(
 ) -> None:
     from helpers.images import landscape, with_gps
 
-    import proxy.gate
+    import proxy.inspection
 
     photo = with_gps(landscape())
     fetched: list[str] = []
@@ -235,7 +235,7 @@ def test_a_fetched_image_is_inspected_and_its_redaction_goes_inline(
         fetched.append(url)
         return photo
 
-    monkeypatch.setattr(proxy.gate, "fetch_image", fake_network)
+    monkeypatch.setattr(proxy.inspection, "fetch_image", fake_network)
     gate = linked_gate(tmp_path, "fetch")
     verdict = gate.handle(OPENAI, linked_edit("https://example.com/photo.jpg"))
     assert fetched == ["https://example.com/photo.jpg"]

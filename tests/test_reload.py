@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from proxy.gates import Parts, build_gate
 from proxy.policy import load_policy_text
-from proxy.reload import PolicyFile, build_gate
+from proxy.reload import PolicyFile
 
 POLICY = """version: 1
 audit: {{path: {path}}}
@@ -42,13 +43,13 @@ def test_a_rebuilt_gate_keeps_the_audit_file_model_and_served_links(tmp_path: Pa
     first = build_gate(load_policy_text(POLICY.format(path=audit, action="redact"), "a.yaml"))
     link = first.served.put(b"png")
     second = build_gate(
-        load_policy_text(POLICY.format(path=audit, action="block"), "a.yaml"), first
+        load_policy_text(POLICY.format(path=audit, action="block"), "a.yaml"), Parts.of((first,))
     )
     assert second.audit is first.audit and second.served.get(link) is not None
     assert second.policy.rules[0].action.value == "block"
     moved = build_gate(
         load_policy_text(POLICY.format(path=tmp_path / "b.jsonl", action="block"), "a.yaml"),
-        second,
+        Parts.of((second,)),
     )
     assert moved.audit is not second.audit
     for gate in (first, moved):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 from proxy.detectors.base import Detector
 from proxy.detectors.image_base import ImageDetector
@@ -10,6 +12,9 @@ from proxy.detectors.images import ImageDecoder, ImageDetectorStage
 from proxy.detectors.text_pii import TextAnalyzer, TextPiiDetector, build_text_analyzer
 from proxy.model import Source
 from proxy.policy import Policy, acted_entities, acts_on
+
+if TYPE_CHECKING:
+    from proxy.detectors.ocr import OcrEngine
 
 # Entities only image detectors produce; what remains of a policy's entities is text.
 IMAGE_ENTITIES = frozenset(
@@ -29,16 +34,30 @@ def _codes(analyzer: TextAnalyzer) -> ImageDetector:
     return CodeDetector(analyzer)
 
 
-def _faces(analyzer: TextAnalyzer) -> ImageDetector:
+# The face nets and the OCR engine hold their models: one of each per process, shared by the
+# gates of every policy in force and across reloads (both are safe to share between threads).
+@cache
+def _face_detector() -> ImageDetector:
     from proxy.detectors.faces import FaceDetector
 
     return FaceDetector()
 
 
+@cache
+def _ocr_engine() -> OcrEngine:
+    from proxy.detectors.ocr import RapidOcrEngine
+
+    return RapidOcrEngine()
+
+
+def _faces(analyzer: TextAnalyzer) -> ImageDetector:
+    return _face_detector()
+
+
 def _ocr(analyzer: TextAnalyzer) -> ImageDetector:
     from proxy.detectors.ocr import OcrDetector
 
-    return OcrDetector(analyzer)
+    return OcrDetector(analyzer, _ocr_engine())
 
 
 def build_detectors(policy: Policy) -> tuple[Detector, ...]:

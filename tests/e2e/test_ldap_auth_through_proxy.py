@@ -1,0 +1,125 @@
+"""Proxy authentication against a real slapd: mitmproxy's `proxyauth` option in LDAP mode,
+the official OpenAI SDK as the client with credentials in the proxy URL."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.ldap_server import SERVICE_PASSWORD, LdapServer, start_ldap
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "alice-Pa55-w0rd"
+WRONG = "not-alices-password"
+RULES = "mode: enforce\nrules:\n  - {id: contact, entities: [EMAIL_ADDRESS], action: redact}\n"
+
+
+@pytest.fixture(scope="module")
+def ldap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LdapServer]:
+    with start_ldap(tmp_path_factory.mktemp("slapd"), {"alice": (PASSWORD, ["Legal"])}) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def proxy(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Upstream, ldap_server: LdapServer
+) -> Iterator[Proxy]:
+    handle = start_proxy(
+        tmp_path_factory.mktemp("ldap-auth"),
+        policy_text(upstream, RULES),
+        upstream,
+        "--set",
+        f"proxyauth={ldap_server.proxyauth_spec()}",
+    )
+    yield handle
+    stop_proxy(handle)
+
+
+def sdk(proxy: Proxy, upstream: Upstream, credentials: str | None) -> openai.OpenAI:
+    """The SDK through the proxy, `credentials` ("user:password") in the proxy URL."""
+    userinfo = f"{credentials}@" if credentials else ""
+    http_client = httpx.Client(
+        proxy=f"http://{userinfo}127.0.0.1:{proxy.port}",
+        verify=ssl.create_default_context(cafile=str(proxy.ca)),
+        timeout=60,
+    )
+    return openai.OpenAI(
+        api_key="sk-test-not-a-real-key",
+        base_url=f"https://localhost:{upstream.port}/v1",
+        http_client=http_client,
+        max_retries=0,
+    )
+
+
+def test_the_right_password_reaches_the_upstream(proxy: Proxy, upstream: Upstream) -> None:
+    upstream.clear()
+    with sdk(proxy, upstream, f"alice:{PASSWORD}") as client:
+        answer = client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+    assert answer.data and answer.data[0].b64_json
+    assert [r.path for r in upstream.received] == ["/v1/images/generations"]
+    assert "proxy-authorization" not in upstream.received[0].headers
+
+
+@pytest.mark.parametrize("credentials", [f"alice:{WRONG}", "mallory:anything", None])
+def test_without_valid_credentials_the_connect_is_refused(
+    proxy: Proxy, upstream: Upstream, credentials: str | None
+) -> None:
+    upstream.clear()
+    with sdk(proxy, upstream, credentials) as client, pytest.raises(openai.APIConnectionError) as e:
+        client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+    assert isinstance(e.value.__cause__, httpx.ProxyError)
+    assert "407" in str(e.value.__cause__)
+    assert upstream.received == []
+
+
+def test_no_password_reaches_the_logs_or_the_audit(proxy: Proxy, upstream: Upstream) -> None:
+    for credentials in (f"alice:{PASSWORD}", f"alice:{WRONG}"):
+        with sdk(proxy, upstream, credentials) as client:
+            try:
+                client.images.generate(model="gpt-image-1", prompt="A harbour at night")
+            except openai.APIConnectionError:
+                pass
+    assert proxy.events(), "the allowed request was audited"
+    written = {
+        "stdout": proxy.stdout.read_text(errors="replace"),
+        "stderr": proxy.stderr.read_text(errors="replace"),
+        "audit": proxy.audit.read_text(errors="replace"),
+    }
+    secrets = [PASSWORD, WRONG, SERVICE_PASSWORD]
+    secrets += [base64.b64encode(f"alice:{p}".encode()).decode() for p in (PASSWORD, WRONG)]
+    for name, text in written.items():
+        for secret in secrets:
+            assert secret not in text, f"a password in the proxy's {name}"
+
+
+@pytest.mark.parametrize("name", ["ali*", "*", "al*)(uid=*"])
+def test_a_name_with_filter_characters_is_refused_even_with_a_right_password(
+    proxy: Proxy, upstream: Upstream, name: str
+) -> None:
+    # mitmproxy's LDAP check puts the name into its search filter unescaped: `ali*` would log
+    # in as alice under a name no identities entry names (and get the default policy).
+    upstream.clear()
+    with (
+        sdk(proxy, upstream, f"{name}:{PASSWORD}") as client,
+        pytest.raises(openai.APIConnectionError) as e,
+    ):
+        client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+    assert "407" in str(e.value.__cause__)
+    assert upstream.received == []
+
+
+def test_a_name_typed_in_another_case_is_the_same_pseudonymous_user(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    users = []
+    for name in ("alice", "ALICE"):
+        with sdk(proxy, upstream, f"{name}:{PASSWORD}") as client:
+            client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+        users.append(proxy.events()[-1]["user"])
+    assert users[0] == users[1] and str(users[0]).startswith("u-")

@@ -1,0 +1,163 @@
+"""The gates in force: one per policy an identities file names, sharing what can be shared,
+chosen per sender, and rebuilt whole when a followed file changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from proxy.detectors.images import ImageDetectorStage
+from proxy.gate import Call
+from proxy.gates import GateSet, build_gates
+from proxy.identity.selection import Identity
+from proxy.providers.base import WireRequest
+from proxy.reload import Follower
+
+POLICY = """version: 1
+audit: {{path: {audit}}}
+mode: {mode}
+rules:
+  - {{id: {rule}, entities: [EMAIL_ADDRESS, FACE], action: {action}}}
+"""
+
+IDENTITIES = """version: 1
+user_ids: {{key_env: PG_GATES_KEY}}
+groups: {{legal: [carol]}}
+select:
+  - {{name: legal, groups: [legal], policy: legal.yaml}}
+  - {{name: lab, networks: [10.20.0.0/16], policy: lab.yaml}}
+  - {{name: same-file, users: [{same_user}], policy: policy.yaml}}
+"""
+
+
+def files(tmp_path: Path, same_user: str = "zoe") -> tuple[Path, Path]:
+    audit = tmp_path / "audit.jsonl"
+    for name, mode, rule, action in (
+        ("policy.yaml", "enforce", "contact", "redact"),
+        ("legal.yaml", "enforce", "legal-block", "block"),
+        ("lab.yaml", "audit", "lab", "block"),
+    ):
+        (tmp_path / name).write_text(
+            POLICY.format(audit=audit, mode=mode, rule=rule, action=action)
+        )
+    identities = tmp_path / "identities.yaml"
+    identities.write_text(IDENTITIES.format(same_user=same_user))
+    return tmp_path / "policy.yaml", identities
+
+
+def request(prompt: str) -> WireRequest:
+    body = json.dumps({"model": "gpt-image-1", "prompt": prompt}).encode()
+    return WireRequest(
+        "POST",
+        "api.openai.com",
+        443,
+        "/v1/images/generations",
+        {"content-type": "application/json"},
+        body,
+    )
+
+
+@pytest.fixture
+def gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GateSet]:
+    monkeypatch.setenv("PG_GATES_KEY", "secret")
+    policy, identities = files(tmp_path)
+    built = build_gates(str(policy), str(identities))
+    yield built
+    for gate in built.gates:
+        gate.audit.close()
+
+
+def test_one_gate_per_policy_file_sharing_audit_file_and_served_links(gates: GateSet) -> None:
+    assert len(gates.gates) == 3  # policy.yaml is named twice: one gate
+    assert len({id(g.audit) for g in gates.gates}) == 1  # one writer for the one audit file
+    assert len({id(g.served) for g in gates.gates}) == 1
+
+
+def test_image_detector_engines_are_loaded_once_for_all_policies(gates: GateSet) -> None:
+    stages = [
+        stage
+        for gate in gates.gates
+        for stage in gate.pipeline.detectors
+        if isinstance(stage, ImageDetectorStage) and stage.name in ("faces", "ocr")
+    ]
+    assert len(stages) == 2 * len(gates.gates)
+    faces = {id(s.inner) for s in stages if s.name == "faces"}
+    ocr = {id(getattr(s.inner, "_engine", None)) for s in stages if s.name == "ocr"}
+    assert len(faces) == 1 and len(ocr) == 1  # one face detector, one OCR engine
+
+
+def test_each_sender_is_decided_and_audited_under_their_own_policy(
+    gates: GateSet, tmp_path: Path
+) -> None:
+    plan = [
+        (Identity("carol", "192.0.2.1"), "legal", "block", True),
+        (Identity("dave", "10.20.0.7"), "lab", "block", False),  # audit mode: not enforced
+        (Identity("zoe", None), "same-file", "redact", True),
+        (Identity(None, "192.0.2.1"), "default", "redact", True),
+    ]
+    for who, selection, action, enforced in plan:
+        gate, caller = gates.choose(who)
+        adapter = gate.route("api.openai.com", 443)
+        assert adapter is not None
+        verdict = gate.handle(adapter, request("mail me at ann.lee@example.com"), call=Call(caller))
+        assert verdict is not None
+        assert (verdict.event.selection, verdict.event.action) == (selection, action)
+        assert verdict.event.enforced is enforced
+        assert verdict.event.user == (gates.user_ids.of(who.user) if who.user else None)
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == len(plan)
+    for name in ("carol", "dave", "zoe"):
+        assert name not in "\n".join(lines)
+
+
+def test_a_rebuild_keeps_what_did_not_change(gates: GateSet, tmp_path: Path) -> None:
+    policy, identities = files(tmp_path, same_user="yann")
+    rebuilt = build_gates(str(policy), str(identities), gates)
+    assert rebuilt.gates[0].audit is gates.gates[0].audit
+    assert rebuilt.gates[0].served is gates.gates[0].served
+    assert rebuilt.choose(Identity("yann", None))[1].selection == "same-file"
+    unchanged = build_gates(str(policy), str(identities), rebuilt)
+    assert unchanged.selector is rebuilt.selector  # and with it the directory's cache
+
+
+def test_the_follower_watches_every_named_policy_and_keeps_the_last_good_set(
+    gates: GateSet, tmp_path: Path
+) -> None:
+    policy, identities = files(tmp_path)
+    assert len(set(gates.files)) == 4 and str(identities) in gates.files
+    current = [gates]
+    installed: list[GateSet] = []
+
+    def install(new: GateSet) -> None:
+        current[0] = new
+        installed.append(new)
+
+    def rebuild(previous: GateSet) -> GateSet:
+        return build_gates(str(policy), str(identities), previous)
+
+    follower = Follower(lambda: current[0], rebuild, install)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(follower.run())
+        await asyncio.sleep(0.2)
+        (tmp_path / "legal.yaml").write_text("version: 1\nrules: [oops\n")  # broken
+        follower.request()
+        await asyncio.sleep(0.5)
+        assert installed == []  # the last good set stays
+        (tmp_path / "legal.yaml").write_text(
+            POLICY.format(audit=tmp_path / "audit.jsonl", mode="enforce", rule="r2", action="allow")
+        )
+        for _ in range(40):
+            if installed:
+                break
+            await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert installed, "a change to a policy the identities file names is followed"
+    gate, _ = installed[-1].choose(Identity("carol", None))
+    assert gate.policy.rules[0].id == "r2"
