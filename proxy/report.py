@@ -31,6 +31,7 @@ BUCKET_WIDTHS: tuple[tuple[timedelta, str], ...] = (
 )
 MAX_BUCKETS = 48
 ACTIONS = ("allow", "redact", "reroute", "block")
+TOP_USERS = 10
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Event:
     findings: Mapping[str, Mapping[str, int]]
     error: str | None
     total_ms: float | None
+    user: str | None = None  # pseudonymous id
+    selection: str | None = None  # the identities entry that chose the policy
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class Summary:
     p50_ms: float | None
     p95_ms: float | None
     notes: tuple[str, ...] = field(default=())
+    by_selection: Mapping[str, int] = field(default_factory=dict)
+    users: int = 0  # distinct pseudonymous user ids
+    top_users: Mapping[str, int] = field(default_factory=dict)  # most requests not allowed
 
     @property
     def actions(self) -> list[str]:
@@ -109,6 +115,7 @@ def parse_event(data: Any) -> Event | None:
     if total is not None and not _number(total):
         return None
     mode = data.get("mode")
+    user, selection = data.get("user"), data.get("selection")
     return Event(
         when,
         data["provider"],
@@ -118,6 +125,8 @@ def parse_event(data: Any) -> Event | None:
         findings,
         error,
         float(total) if total is not None else None,
+        user if isinstance(user, str) else None,
+        selection if isinstance(selection, str) else None,
     )
 
 
@@ -183,6 +192,13 @@ def summarize(events: Sequence[Event], malformed: int = 0, notes: Sequence[str] 
         p50_ms=percentile(totals, 50),
         p95_ms=percentile(totals, 95),
         notes=tuple(notes),
+        by_selection=_ranked(e.selection for e in events if e.selection),
+        users=len({e.user for e in events if e.user}),
+        top_users=dict(
+            list(_ranked(e.user for e in events if e.user and e.action != "allow").items())[
+                :TOP_USERS
+            ]
+        ),
     )
 
 
@@ -238,6 +254,8 @@ def format_text(summary: Summary) -> str:
         ("findings by entity", summary.by_entity),
         ("findings by source", summary.by_source),
         ("errors by code", summary.by_error),
+        ("by identities entry", summary.by_selection),
+        (f"users ({summary.users}), top {TOP_USERS} by requests not allowed", summary.top_users),
     )
     for title, counts in sections:
         lines += ["", f"{title}:", *_table(counts)]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from html import escape
 
-from proxy.report import Summary
+from proxy.report import TOP_USERS, Summary
 
 COLOURS = {"allow": "#2e7d32", "redact": "#f9a825", "reroute": "#1565c0", "block": "#c62828"}
 OTHER_COLOUR = "#757575"
@@ -77,6 +77,9 @@ def render_html(summary: Summary, title: str = "PixelGate audit report") -> str:
     parts += _section("Findings by source", "by-source", s.by_source)
     parts += _section("Errors by code", "by-error", s.by_error)
     parts += _section("By mode", "by-mode", s.by_mode)
+    parts += _section("By identities entry", "by-selection", s.by_selection)
+    title = f"Users ({s.users}): top {TOP_USERS} by requests not allowed"
+    parts += _section(title, "top-users", s.top_users)
     parts += ["</div></body></html>"]
     return "\n".join(parts) + "\n"
 

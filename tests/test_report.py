@@ -11,7 +11,7 @@ import pytest
 
 from proxy.audit import AuditEvent
 from proxy.cli import main
-from proxy.report import bucket_width, percentile, read_events, summarize
+from proxy.report import bucket_width, format_text, percentile, read_events, summarize
 from proxy.report_html import render_html
 
 
@@ -128,3 +128,22 @@ def test_an_event_written_by_the_proxy_round_trips() -> None:
     line = AuditEvent("id", "audit", "openai", "edit", "redact", "r", False).to_json()
     events, malformed = read_events([line])
     assert malformed == 0 and json.loads(line)["time"] and events[0].mode == "audit"
+
+
+def test_identities_entries_and_pseudonymous_users_are_counted() -> None:
+    at = "2026-03-02T09:00:01.000+00:00"
+    lines = [
+        event("block", "legal-block", at, user="u-aa", selection="legal"),
+        event("block", "legal-block", at, user="u-aa", selection="legal"),
+        event("redact", "contact", at, user="u-bb", selection="default"),
+        event("allow", "default", at, user="u-cc", selection="default"),
+        event("allow", "default", at),  # no proxy authentication
+    ]
+    s = summarize(read_events(lines)[0])
+    assert s.by_selection == {"default": 2, "legal": 2}
+    assert s.users == 3
+    assert s.top_users == {"u-aa": 2, "u-bb": 1}  # allowed requests do not rank a user
+    text = format_text(s)
+    assert "by identities entry:" in text and "users (3)" in text and "u-aa" in text
+    page = render_html(s)
+    assert 'id="by-selection"' in page and 'id="top-users"' in page
