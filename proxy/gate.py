@@ -24,7 +24,7 @@ from proxy.model import Action, ImageRequest
 from proxy.pipeline import Outcome, Pipeline
 from proxy.policy import Policy
 from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
-from proxy.providers.routing import Router
+from proxy.providers.routing import Router, passes_through
 from proxy.reroute import ImageModel, answer_locally, failure_answer
 from proxy.served import ImageStore
 
@@ -126,6 +126,12 @@ class Gate:
         upgrade = wire.headers.get("upgrade", "")
         if wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade:
             return self._finish(self._event(call, adapter, "none", Action.ALLOW, "none"), call)
+        if passes_through(self.policy.passthrough.get(adapter.name, ()), wire.path):
+            why = (f"endpoint forwarded uninspected (providers.{adapter.name}.passthrough)",)
+            event = self._event(
+                call, adapter, "passthrough", Action.ALLOW, "passthrough", reasons=why
+            )
+            return self._finish(event, call)
         try:
             parsed = adapter.parse(wire)
             if cheap_only and not self._cheap(parsed):

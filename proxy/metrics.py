@@ -36,6 +36,7 @@ KNOWN_OPERATIONS = frozenset(
     {
         "none",
         "unknown",
+        "passthrough",
         # OpenAI and OpenAI-compatible services, Black Forest Labs
         "images.generate",
         "images.edit",
@@ -91,7 +92,7 @@ KNOWN_OPERATIONS = frozenset(
     }
 )
 # Decisions the gate makes itself, beside the policy's own rules.
-GATE_RULES = frozenset({"none", "on_error", "remote_images", DEFAULT_RULE_ID})
+GATE_RULES = frozenset({"none", "on_error", "remote_images", "passthrough", DEFAULT_RULE_ID})
 ERROR_CODES = frozenset(
     {
         "pixelgate_error",
@@ -104,6 +105,7 @@ ERROR_CODES = frozenset(
         "pixelgate_remote_image",
         "pixelgate_fallback_busy",
         "pixelgate_fallback_failed",
+        "pixelgate_identity_lookup_failed",
     }
 )
 _ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")

@@ -133,6 +133,17 @@ class RuleFile(_File):
 
 class ProviderFile(_File):
     hosts: list[Annotated[str, AfterValidator(_host)]] = []
+    # Paths forwarded uninspected (e.g. a text API on a provider host): "/v1/embeddings",
+    # "/v1/files*" ("*" matches anything, "/" included). Explicit, so never a default.
+    passthrough: list[
+        Annotated[
+            str,
+            _matching(
+                r"/(?!.*(?:/\.{1,2}(?:/|\*?\Z)|//|%|\\))[A-Za-z0-9/_.:*~+-]*",
+                "must be a path like /v1/embeddings or /v1/files* (no '..', '//' or '%')",
+            ),
+        ]
+    ] = []
 
 
 class AuditFile(_File):

@@ -88,6 +88,9 @@ def _to_policy(spec: PolicyFile, source: str) -> Policy:
         on_error=spec.on_error,
         default_action=spec.default_action,
         providers=MappingProxyType({k: tuple(p.hosts) for k, p in spec.providers.items()}),
+        passthrough=MappingProxyType(
+            {k: tuple(p.passthrough) for k, p in spec.providers.items() if p.passthrough}
+        ),
         recognizers=tuple(
             CustomRecognizer(
                 entity=r.entity,

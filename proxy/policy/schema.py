@@ -143,7 +143,8 @@ class Policy:
     """A validated policy. Immutable, so a hot reload swaps it whole or not at all.
 
     `providers` maps a provider name to the extra hosts ("host", "host:port", "*.domain",
-    lower-cased) that speak its API. `source` is the file path or name it was loaded from.
+    lower-cased) that speak its API; `passthrough` maps it to the path patterns forwarded
+    uninspected. `source` is the file path or name it was loaded from.
     """
 
     source: str
@@ -152,6 +153,7 @@ class Policy:
     on_error: OnError = OnError.BLOCK
     default_action: Action = Action.ALLOW
     providers: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    passthrough: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     recognizers: tuple[CustomRecognizer, ...] = ()
     rules: tuple[Rule, ...] = ()
     redaction: Redaction = field(default_factory=Redaction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -73,3 +74,16 @@ class Router:
             if pattern.matches(host, port):
                 return adapter
         return None
+
+
+def passes_through(patterns: Sequence[str], path: str) -> bool:
+    """Whether `path` (its query ignored) is one a policy forwards uninspected. A path that
+    a server might resolve to another one ('..', '.', '//', percent-escapes, backslashes)
+    never matches: it is inspected, and refused if it is no endpoint PixelGate reads."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    segments = path.split("/")[1:]
+    if not path.startswith("/") or "%" in path or "\\" in path:
+        return False
+    if any(s in (".", "..") for s in segments) or "" in segments[:-1]:
+        return False
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
