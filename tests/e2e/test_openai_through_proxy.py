@@ -43,9 +43,11 @@ redaction: {EMAIL_ADDRESS: "an email address", default: "<{entity}>"}
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
-    handle = start_proxy(
-        tmp_path_factory.mktemp("enforce"), policy_text(upstream, ENFORCE), upstream
+    # Embeddings are a text API on the same host: listed as passthrough, so they pass.
+    policy = policy_text(upstream, ENFORCE).replace(
+        "{hosts:", "{passthrough: [/v1/embeddings], hosts:"
     )
+    handle = start_proxy(tmp_path_factory.mktemp("enforce"), policy, upstream)
     yield handle
     stop_proxy(handle)
 
@@ -177,6 +179,23 @@ def test_other_https_hosts_are_tunnelled_not_decrypted(proxy: Proxy, upstream: U
         response = http.get(f"https://127.0.0.1:{upstream.port}/v1/models")
     assert response.status_code == 200
     assert "x-pixelgate-decision" not in response.headers
+
+
+def test_a_passthrough_endpoint_is_forwarded_as_sent_and_others_stay_refused(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    upstream.clear()
+    with proxy.openai_client(upstream) as client:
+        client.embeddings.create(
+            model="text-embedding-3-small", input="write to a@b.example", encoding_format="float"
+        )
+        with pytest.raises(openai.PermissionDeniedError):
+            client.moderations.create(input="write to a@b.example")
+    assert [r.path for r in upstream.received] == ["/v1/embeddings"]
+    assert b"a@b.example" in upstream.received[0].body  # as the policy says: uninspected
+    passed, refused = proxy.events()[-2:]
+    assert (passed["rule"], passed["action"]) == ("passthrough", "allow")
+    assert refused["error"] == "pixelgate_unsupported_endpoint"
 
 
 def test_every_inspected_request_has_one_content_free_audit_event(proxy: Proxy) -> None:
