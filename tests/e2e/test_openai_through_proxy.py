@@ -136,7 +136,7 @@ def test_gzip_encoded_body_is_inspected(proxy: Proxy, upstream: Upstream) -> Non
         ("/v1/images/edits", b"--b\r\nContent-Disposition: form-data; name=\"size\"\r\n\r\n"
          b"1024x1024\r\n--b--\r\n", "multipart/form-data; boundary=b", 400,
          "pixelgate_malformed_request"),
-        ("/v1/embeddings", b'{"input": "x"}', "application/json", 403,
+        ("/v1/moderations", b'{"input": "x"}', "application/json", 403,
          "pixelgate_unsupported_endpoint"),
         ("/v1/chat/completions", b'{"messages": []}', "application/json", 400,
          "pixelgate_malformed_request"),
