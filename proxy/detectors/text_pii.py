@@ -17,6 +17,7 @@ from proxy.detectors.names import person_cue_recognizer, propagate_names
 from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
 from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
 from proxy.detectors.patterns import custom_recognizer
+from proxy.detectors.prefilter import Prefilter
 from proxy.detectors.spelled import spelled_email_recognizer
 from proxy.detectors.views import across_fields, decoded_view
 from proxy.model import Finding, ImageRequest, Source
@@ -71,6 +72,12 @@ class TextAnalyzer:
         self._entities = entities  # None: every entity Presidio knows
         # Tokenizer-only analysis (no neural pipeline) costs well under a millisecond.
         self.light = light
+        self._prefilter: Prefilter | None = None
+        if entities != []:
+            recognizers = engine.registry.get_recognizers(
+                self._language, entities, all_fields=entities is None
+            )
+            self._prefilter = Prefilter(recognizers, entities, light)
 
     def find(self, text: str) -> list[TextHit]:
         if self._entities == []:
@@ -101,9 +108,14 @@ class TextAnalyzer:
         return hits
 
     def _analyze(self, text: str) -> list[tuple[str, int, int, float, str]]:
+        assert self._prefilter is not None  # find() returns early when no entity is wanted
+        # Only entities some recognizer could find in this text: none, for most prompts.
+        entities = self._prefilter.entities(text)
+        if not entities:
+            return []  # never analyze(entities=[]): Presidio reads that as "every entity"
         with self._nlp.using():
             results: list[Any] = self._engine.analyze(
-                text, language=self._language, entities=self._entities
+                text, language=self._language, entities=entities
             )
         return [
             (
@@ -156,10 +168,10 @@ def build_text_analyzer(
     silence_content_loggers()  # before the imports: Presidio logs while it loads
     import_nlp_libraries()
     require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine
 
     light = light_nlp(language)
-    registry = RecognizerRegistry(supported_languages=[language])
+    registry = _remembering_registry(language)
     registry.load_predefined_recognizers(languages=[language], nlp_engine=light.engine)
     # Judged on Presidio's own set: ours and the policy's add recall, not a replacement for NER.
     ner_only = _ner_only(registry)
@@ -175,7 +187,38 @@ def build_text_analyzer(
     engine = AnalyzerEngine(
         registry=registry, nlp_engine=nlp.engine, supported_languages=[language]
     )
+    registry.frozen = True  # complete: AnalyzerEngine may have added its NLP recognizer
     return TextAnalyzer(engine, nlp, wanted, light=nlp is light)
+
+
+def _remembering_registry(language: str) -> Any:
+    """A RecognizerRegistry that, once `frozen`, remembers which recognizers serve which
+    entities. Presidio asks on every analysis (a scan of every recognizer per entity, ~30 µs),
+    and nothing changes the registry after build_text_analyzer."""
+    from presidio_analyzer import EntityRecognizer, RecognizerRegistry
+
+    class RememberingRegistry(RecognizerRegistry):
+        frozen = False
+        known: dict[tuple[str, tuple[str, ...] | None, bool], list[EntityRecognizer]]
+
+        def get_recognizers(
+            self,
+            language: str,
+            entities: list[str] | None = None,
+            all_fields: bool = False,
+            ad_hoc_recognizers: list[EntityRecognizer] | None = None,
+        ) -> list[EntityRecognizer]:
+            if not self.frozen or ad_hoc_recognizers:
+                return super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
+            key = (language, None if entities is None else tuple(entities), all_fields)
+            found = self.known.get(key)
+            if found is None:
+                found = self.known[key] = super().get_recognizers(language, entities, all_fields)
+            return list(found)  # a copy, as Presidio's own answer is one
+
+    registry = RememberingRegistry(supported_languages=[language])
+    registry.known = {}
+    return registry
 
 
 class TextPiiDetector(Detector):

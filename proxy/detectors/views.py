@@ -84,27 +84,22 @@ def decoded_view(norm: NormalizedText) -> View | None:
         if _VALUE_CHARS.search(run[0])
         for b in _BREAK.finditer(run[0])
     ]
+    kept = [0, *(i for span in breaks for i in span), len(text)]  # text between the breaks
+    joined = "".join(text[kept[i] : kept[i + 1]] for i in range(0, len(kept), 2))
+    pieces = _decoded_runs(joined)
+    if not pieces and not breaks:
+        return None  # e.g. a long word that looked like base64: decided before any copy
     starts = list(norm.origin)
     ends = list(norm.ends) if norm.ends is not None else [o + 1 for o in norm.origin]
-    chars = list(text)
     regions: list[tuple[int, int]] = []
     for b_start, b_end in reversed(breaks):
-        del chars[b_start:b_end], starts[b_start:b_end], ends[b_start:b_end]
-    joined = "".join(chars)
+        del starts[b_start:b_end], ends[b_start:b_end]
     # Where each join landed in the joined text: an empty region, which only a finding
     # holding characters from both lines overlaps.
     shift = 0
     for b_start, b_end in breaks:
         regions.append((b_start - shift, b_start - shift))
         shift += b_end - b_start
-    pieces: list[tuple[int, int, str]] = []  # (start, end, decoded) in `joined`
-    for pattern, decode in ((_BASE64, _unbase64), (_PERCENT, _unpercent)):
-        for m in pattern.finditer(joined):
-            plain = decode(m[0])
-            if plain and not any(s < m.end() and m.start() < e for s, e, _ in pieces):
-                pieces.append((m.start(), m.end(), plain))
-    if not pieces and not regions:
-        return None
     out, o_starts, o_ends = [], [], []
     done = 0
     decoded_regions = []
@@ -125,6 +120,18 @@ def decoded_view(norm: NormalizedText) -> View | None:
         regions = _moved(regions, pieces) + decoded_regions
     view = NormalizedText("".join(out), tuple(o_starts), norm.original_length, tuple(o_ends))
     return View(view, tuple(regions))
+
+
+def _decoded_runs(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, decoded) of the base64 and percent-encoded runs in `text` that decode
+    to readable text; a run overlapping one found before is left alone."""
+    pieces: list[tuple[int, int, str]] = []
+    for pattern, decode in ((_BASE64, _unbase64), (_PERCENT, _unpercent)):
+        for m in pattern.finditer(text):
+            plain = decode(m[0])
+            if plain and not any(s < m.end() and m.start() < e for s, e, _ in pieces):
+                pieces.append((m.start(), m.end(), plain))
+    return pieces
 
 
 def _moved(

@@ -47,6 +47,20 @@ def test_a_value_wrapped_over_two_lines_is_joined() -> None:
     assert not view.touches(line, line + 6)
 
 
+def test_a_value_wrapped_over_three_lines_and_an_encoded_run_are_read_together() -> None:
+    run = base64.b64encode(b"jane@example.com").decode()
+    original = f"ref 12\r\n34\n56 then {run} ok"
+    view = decoded_view(normalize(original))
+    assert view is not None
+    assert view.norm.text == "ref 123456 then jane@example.com ok"
+    number = view.norm.text.index("123456")
+    assert original[slice(*view.norm.original_span(number, number + 6))] == "12\r\n34\n56"
+    assert view.touches(number, number + 6) and not view.touches(number, number + 2)
+    email = view.norm.text.index("jane")
+    assert original[slice(*view.norm.original_span(email, email + 16))] == run
+    assert view.touches(email, email + 16) and not view.touches(0, 3)
+
+
 def test_a_value_cut_at_a_field_seam_maps_to_both_fields() -> None:
     texts = ["a poster, email jane.do", "e@example.com in the corner"]
 
