@@ -18,120 +18,32 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from proxy.audit import AuditEvent
+from proxy.metrics_vocabulary import (
+    ERROR_CODES,
+    GATE_RULES,
+    KNOWN_OPERATIONS,
+    Vocabulary,
+)
 from proxy.model import Action, Source
-from proxy.policy.schema import DEFAULT_RULE_ID, Mode
+from proxy.policy.schema import Mode
 
 if TYPE_CHECKING:
     from proxy.gate import Gate
 
 log = logging.getLogger("pixelgate")
 
-OTHER = "other"
 # The timing a rerouted request spends waiting for and running the local model (see Gate).
 FALLBACK_STAGE = "fallback"
 TOTAL_STAGE = "total"
 
-# What each adapter can name as an operation (plus the gate's own "none" and "unknown").
-KNOWN_OPERATIONS = frozenset(
-    {
-        "none",
-        "unknown",
-        "passthrough",
-        # OpenAI and OpenAI-compatible services, Black Forest Labs
-        "images.generate",
-        "images.edit",
-        "images.variation",
-        "responses.create",
-        "chat.completions",
-        # Replicate
-        "predictions.create",
-        "models.predictions.create",
-        "deployments.predictions.create",
-        "predictions.cancel",
-        "files.create",
-        # Stability v2beta and v1
-        *(
-            f"{group}.{name}"
-            for group, names in {
-                "generate": ("ultra", "core", "sd3"),
-                "edit": (
-                    "inpaint",
-                    "outpaint",
-                    "erase",
-                    "search-and-replace",
-                    "search-and-recolor",
-                    "remove-background",
-                    "replace-background-and-relight",
-                ),
-                "control": ("sketch", "structure", "style", "style-transfer"),
-                "upscale": ("fast", "conservative", "creative"),
-                "v1": ("text-to-image", "image-to-image", "masking"),
-            }.items()
-            for name in names
-        ),
-        # Bedrock (Titan/Nova task types, lower-cased), Hugging Face, Stability on Bedrock
-        "text_image",
-        "inpainting",
-        "outpainting",
-        "image_variation",
-        "color_guided_generation",
-        "background_removal",
-        "virtual_try_on",
-        "text-to-image",
-        "image-to-image",
-        # fal
-        "run",
-        "submit",
-        "queue.cancel",
-        # Google
-        "gemini.generate_content",
-        "gemini.stream_generate_content",
-        "gemini.count_tokens",
-        "imagen.generate",
-        "imagen.edit",
-    }
-)
-# Decisions the gate makes itself, beside the policy's own rules.
-GATE_RULES = frozenset({"none", "on_error", "remote_images", "passthrough", DEFAULT_RULE_ID})
-ERROR_CODES = frozenset(
-    {
-        "pixelgate_error",
-        "pixelgate_malformed_request",
-        "pixelgate_unsupported_endpoint",
-        "pixelgate_request_too_large",
-        "pixelgate_inspection_failed",
-        "pixelgate_inspection_timeout",
-        "pixelgate_unsupported_image",
-        "pixelgate_remote_image",
-        "pixelgate_fallback_busy",
-        "pixelgate_fallback_failed",
-        "pixelgate_identity_lookup_failed",
-    }
-)
 _ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _STAGE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Rule ids and entity names are bounded by the policies loaded; these caps bound them even
 # over many hot reloads.
 _MAX_RULES = 256
 _MAX_ENTITIES = 256
+_MAX_SELECTIONS = 64  # identities entries (names are the operator's, checked on load)
 _GENERATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
-
-
-class _Vocabulary:
-    """Label values a series may carry: a fixed set, plus names learnt from loaded policies
-    and detectors up to a cap. `label(value)` is the value itself when known, else "other"."""
-
-    def __init__(self, fixed: Iterable[str] = (), cap: int = 0) -> None:
-        self._known = set(fixed)
-        self._cap = len(self._known) + cap
-
-    def learn(self, values: Iterable[str]) -> None:
-        for value in values:
-            if len(self._known) < self._cap:
-                self._known.add(value)
-
-    def label(self, value: str | None) -> str:
-        return value if value is not None and value in self._known else OTHER
 
 
 class Metrics:
@@ -149,20 +61,27 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._lock = threading.Lock()
         self._gates: tuple[Gate, ...] = ()
-        self._providers = _Vocabulary(a.name for a in ADAPTERS)
-        self._operations = _Vocabulary(KNOWN_OPERATIONS)
-        self._actions = _Vocabulary(a.value for a in Action)
-        self._modes = _Vocabulary(m.value for m in Mode)
-        self._rules = _Vocabulary(GATE_RULES, _MAX_RULES)
-        self._entities = _Vocabulary(IMAGE_ENTITIES, _MAX_ENTITIES)
-        self._sources = _Vocabulary(s.value for s in Source)
-        self._errors = _Vocabulary(ERROR_CODES)
-        self._stages = _Vocabulary({TOTAL_STAGE}, 32)
+        self._providers = Vocabulary(a.name for a in ADAPTERS)
+        self._operations = Vocabulary(KNOWN_OPERATIONS)
+        self._actions = Vocabulary(a.value for a in Action)
+        self._modes = Vocabulary(m.value for m in Mode)
+        self._rules = Vocabulary(GATE_RULES, _MAX_RULES)
+        self._entities = Vocabulary(IMAGE_ENTITIES, _MAX_ENTITIES)
+        self._sources = Vocabulary(s.value for s in Source)
+        self._errors = Vocabulary(ERROR_CODES)
+        self._stages = Vocabulary({TOTAL_STAGE}, 32)
+        self._selections = Vocabulary({"default"}, _MAX_SELECTIONS)
         r = self.registry
         self.requests = Counter(
             "pixelgate_requests",
             "Provider requests decided, by provider, operation, action, rule and mode.",
             ("provider", "operation", "action", "rule", "mode"),
+            registry=r,
+        )
+        self.selections = Counter(
+            "pixelgate_selection_requests",
+            "Requests of authenticated or placed senders, by identities entry and action.",
+            ("selection", "action"),
             registry=r,
         )
         self.findings = Counter(
@@ -259,12 +178,17 @@ class Metrics:
                 for entity, n in counts.items()
             ]
             error = self._errors.label(event.error) if event.error is not None else None
+            if event.selection is not None:
+                self._selections.learn((event.selection,))
+            selection = self._selections.label(event.selection) if event.selection else None
             stages = [
                 (self._stages.label(stage), ms)
                 for stage, ms in event.timings_ms.items()
                 if stage != FALLBACK_STAGE
             ]
         self.requests.labels(*labels).inc()
+        if selection is not None:
+            self.selections.labels(selection, labels[2]).inc()
         for entity, source, n in findings:
             if n > 0:
                 self.findings.labels(entity, source).inc(n)

@@ -20,7 +20,8 @@ from proxy.admin import Admin, AdminServer, parse_address
 from proxy.audit import AuditEvent, AuditWriter
 from proxy.detectors import build_detectors
 from proxy.gate import Gate
-from proxy.metrics import OTHER, Metrics
+from proxy.metrics import Metrics
+from proxy.metrics_vocabulary import OTHER
 from proxy.policy import load_policy_text
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest
@@ -94,6 +95,19 @@ def test_an_event_counts_one_request_under_its_labels() -> None:
         ): 1.0
         for action in ("redact", "block")
     }
+
+
+def test_requests_are_counted_by_identities_entry_and_never_by_user() -> None:
+    metrics = Metrics()
+    metrics.observe(event(user="u-1", selection="legal", action="block"))
+    metrics.observe(event(user="u-2", selection="legal", action="block"))
+    metrics.observe(event())  # no identities: not in this series
+    for i in range(100):  # bounded: entries beyond the cap count as other
+        metrics.observe(event(selection=f"entry-{i}"))
+    found = samples(metrics, "pixelgate_selection_requests_total")
+    assert found[(("action", "block"), ("selection", "legal"))] == 2.0
+    assert len(found) <= 66 and (("action", "redact"), ("selection", OTHER)) in found
+    assert "u-1" not in exposition(metrics)
 
 
 def test_findings_are_counted_by_entity_and_source() -> None:
