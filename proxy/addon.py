@@ -209,6 +209,11 @@ class PixelGate:
         matched = flow.metadata.get(_META_ADAPTER)
         if not isinstance(matched, ProviderAdapter):
             return
+        # Links to locally made images (one store for every policy) need no policy choice.
+        served = served_answer(gates.default.served, flow.request, matched)
+        if served is not None:
+            flow.response = mitm_response(served)
+            return
         who = identity_of(flow)
         try:
             if gates.may_block:  # a directory lookup: not on the event loop
@@ -222,10 +227,6 @@ class PixelGate:
         adapter = _match(gate.route, flow)
         if adapter is None:
             return  # not a provider host under the sender's own policy
-        served = served_answer(gate.served, flow.request, adapter)
-        if served is not None:
-            flow.response = mitm_response(served)
-            return
         self._conclude(
             flow, adapter, await self._inspector.verdict(flow, gate, adapter, Call(caller))
         )

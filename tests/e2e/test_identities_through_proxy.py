@@ -16,7 +16,7 @@ import httpcore
 import httpx
 import openai
 import pytest
-from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import Proxy, Upstream, openai_sdk, policy_text, start_proxy, stop_proxy
 from helpers.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, LdapServer, start_ldap
 from passlib.apache import HtpasswdFile
 
@@ -111,12 +111,7 @@ def sdk(proxy: Proxy, upstream: Upstream, user: str, source: str = "127.0.0.1") 
         ssl_context=trust,
         network_backend=FromAddress(source),
     )
-    return openai.OpenAI(
-        api_key="sk-test-not-a-real-key",
-        base_url=f"https://localhost:{upstream.port}/v1",
-        http_client=httpx.Client(transport=transport, timeout=60),
-        max_retries=0,
-    )
+    return openai_sdk(upstream, httpx.Client(transport=transport, timeout=60))
 
 
 def generate(proxy: Proxy, upstream: Upstream, user: str, source: str = "127.0.0.1") -> object:

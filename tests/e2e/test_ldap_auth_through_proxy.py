@@ -4,13 +4,20 @@ the official OpenAI SDK as the client with credentials in the proxy URL."""
 from __future__ import annotations
 
 import base64
-import ssl
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
-from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import (
+    Proxy,
+    Upstream,
+    openai_sdk,
+    policy_text,
+    proxied_http,
+    start_proxy,
+    stop_proxy,
+)
 from helpers.ldap_server import SERVICE_PASSWORD, LdapServer, start_ldap
 
 pytestmark = pytest.mark.e2e
@@ -44,17 +51,7 @@ def proxy(
 def sdk(proxy: Proxy, upstream: Upstream, credentials: str | None) -> openai.OpenAI:
     """The SDK through the proxy, `credentials` ("user:password") in the proxy URL."""
     userinfo = f"{credentials}@" if credentials else ""
-    http_client = httpx.Client(
-        proxy=f"http://{userinfo}127.0.0.1:{proxy.port}",
-        verify=ssl.create_default_context(cafile=str(proxy.ca)),
-        timeout=60,
-    )
-    return openai.OpenAI(
-        api_key="sk-test-not-a-real-key",
-        base_url=f"https://localhost:{upstream.port}/v1",
-        http_client=http_client,
-        max_retries=0,
-    )
+    return openai_sdk(upstream, proxied_http(f"http://{userinfo}127.0.0.1:{proxy.port}", proxy.ca))
 
 
 def test_the_right_password_reaches_the_upstream(proxy: Proxy, upstream: Upstream) -> None:

@@ -13,7 +13,6 @@ import base64
 import io
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
@@ -23,9 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import openai
 import pytest
-from helpers.e2e import Proxy, Upstream, free_port, policy_text, start_proxy, stop_proxy
+from helpers.e2e import (
+    Proxy,
+    Upstream,
+    free_port,
+    openai_sdk,
+    policy_text,
+    proxied_http,
+    start_proxy,
+    stop_proxy,
+)
 from helpers.tiny_sd import tiny_pipeline_dir
 from mitmproxy.certs import CertStore
 from PIL import Image
@@ -151,17 +158,8 @@ def start_haproxy(
 def ask(balancer_port: int, ca: Path, upstream: Upstream, i: int) -> Answer:
     """One request on its own connection (and so its own CONNECT), as separate clients do."""
     expected, prompt = prompt_for(i)
-    http = httpx.Client(
-        proxy=f"http://127.0.0.1:{balancer_port}",
-        verify=ssl.create_default_context(cafile=str(ca)),
-        timeout=60,
-    )
-    with openai.OpenAI(
-        api_key="sk-test-not-a-real-key",
-        base_url=f"https://localhost:{upstream.port}/v1",
-        http_client=http,
-        max_retries=0,
-    ) as client:
+    http = proxied_http(f"http://127.0.0.1:{balancer_port}", ca)
+    with openai_sdk(upstream, http) as client:
         raw = client.images.with_raw_response.generate(prompt=prompt, size="1024x1024")
     (item,) = raw.parse().data or []
     image = Image.open(io.BytesIO(base64.b64decode(item.b64_json or "")))

@@ -174,22 +174,30 @@ class Proxy:
         return [json.loads(line) for line in self.audit.read_text().splitlines() if line]
 
     def http_client(self) -> httpx.Client:
-        return httpx.Client(
-            proxy=f"http://127.0.0.1:{self.port}",
-            verify=ssl.create_default_context(cafile=str(self.ca)),
-            timeout=60,
-        )
+        return proxied_http(f"http://127.0.0.1:{self.port}", self.ca)
 
     def openai_client(self, upstream: Upstream) -> openai.OpenAI:
-        return openai.OpenAI(
-            api_key="sk-test-not-a-real-key",
-            base_url=f"https://localhost:{upstream.port}/v1",
-            http_client=self.http_client(),
-            max_retries=0,
-        )
+        return openai_sdk(upstream, self.http_client())
 
     def written_files(self) -> list[Path]:
         return [p for p in self.workdir.rglob("*") if p.is_file()]
+
+
+def proxied_http(proxy_url: str | httpx.Proxy, ca: Path) -> httpx.Client:
+    """An httpx client through a proxy (credentials may be in the URL) trusting its CA `ca`."""
+    return httpx.Client(
+        proxy=proxy_url, verify=ssl.create_default_context(cafile=str(ca)), timeout=60
+    )
+
+
+def openai_sdk(upstream: Upstream, http_client: httpx.Client) -> openai.OpenAI:
+    """The official OpenAI SDK speaking to `upstream` over `http_client`, without retries."""
+    return openai.OpenAI(
+        api_key="sk-test-not-a-real-key",
+        base_url=f"https://localhost:{upstream.port}/v1",
+        http_client=http_client,
+        max_retries=0,
+    )
 
 
 def start_proxy(
