@@ -8,30 +8,16 @@ an httpx.MockTransport. `reference.*` is the curl example of the Kontext guide, 
 from __future__ import annotations
 
 import base64
-import json
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from fixture_kit import png, write_request  # noqa: E402
+
 SOURCE = "BFL API reference (docs.bfl.ai, api.bfl.ai/openapi.json: {schema}), sent with httpx {v}"
-
-
-def png(rgb: tuple[int, int, int], size: int = 2) -> bytes:
-    """A tiny valid PNG, so image detectors downstream can decode the fixtures."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    idat = zlib.compress(row * size, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def b64(data: bytes) -> str:
@@ -72,14 +58,7 @@ def main() -> None:
         for model, _, doc in CASES.values():
             client.post(f"https://api.bfl.ai/v1/{model}", json=doc, headers={"x-key": "k"})
     for (name, (_, schema, _)), request in zip(CASES.items(), seen, strict=True):
-        (HERE / f"{name}.http").write_bytes(request.content)
-        meta = {
-            "method": request.method,
-            "path": request.url.raw_path.decode(),
-            "headers": {"content-type": request.headers["content-type"]},
-            "source": SOURCE.format(schema=schema, v=httpx.__version__),
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_request(HERE, name, request, SOURCE.format(schema=schema, v=httpx.__version__))
 
 
 if __name__ == "__main__":

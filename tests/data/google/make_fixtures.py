@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
+import sys
 import warnings
-import zlib
 from pathlib import Path
 
 import httpx
@@ -21,23 +20,11 @@ from google.genai import types
 from google.oauth2.credentials import Credentials
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from fixture_kit import png, write_fixture  # noqa: E402
+
 GEMINI = "generativelanguage.googleapis.com"
 VERTEX = "us-central1-aiplatform.googleapis.com"
-
-
-def png(rgb: tuple[int, int, int], size: int = 2) -> bytes:
-    """A tiny valid PNG, so image detectors downstream can decode the fixtures."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    idat = zlib.compress(row * size, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def clients(seen: list[httpx.Request]) -> tuple[genai.Client, genai.Client]:
@@ -169,28 +156,21 @@ REST = {
 
 
 def main() -> None:
+    source = f"google-genai {genai.__version__}, httpx {httpx.__version__}"
     for name, (host, request) in record().items():
-        (HERE / f"{name}.http").write_bytes(request.content)
-        meta = {
-            "method": request.method,
-            "host": host,
-            "path": request.url.raw_path.decode("ascii"),
-            "headers": {"content-type": request.headers["content-type"]},
-            "source": f"google-genai {genai.__version__}, httpx {httpx.__version__}",
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        path = request.url.raw_path.decode("ascii")
+        headers = {"content-type": request.headers["content-type"]}
+        write_fixture(
+            HERE, name, request.content, method=request.method, host=host, path=path,
+            headers=headers, source=source,
+        )  # fmt: skip
     red = base64.b64encode(png((255, 0, 0))).decode()
     for name, (host, path, doc, source) in REST.items():
         body = json.dumps(doc, indent=2).replace("<PNG>", red)
-        (HERE / f"{name}.http").write_bytes(body.encode())
-        meta = {
-            "method": "POST",
-            "host": host,
-            "path": path,
-            "headers": {"content-type": "application/json"},
-            "source": source,
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_fixture(
+            HERE, name, body.encode(), method="POST", host=host, path=path,
+            headers={"content-type": "application/json"}, source=source,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

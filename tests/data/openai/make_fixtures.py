@@ -7,32 +7,18 @@ boundary are fixed, so a rerun with the same SDK and httpx gives the same bytes.
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import httpx
 import openai
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from fixture_kit import png, write_request  # noqa: E402
+
 BOUNDARY = "pixelgate-fixture-boundary"
 FORM = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
-def png(rgb: tuple[int, int, int], size: int = 2) -> bytes:
-    """A tiny valid PNG, so image detectors downstream can decode the fixtures."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    idat = zlib.compress(row * size, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def record() -> dict[str, httpx.Request]:
@@ -86,15 +72,9 @@ def record() -> dict[str, httpx.Request]:
 
 
 def main() -> None:
+    source = f"openai-python {openai.__version__}, httpx {httpx.__version__}"
     for name, request in record().items():
-        (HERE / f"{name}.http").write_bytes(request.content)
-        meta = {
-            "method": request.method,
-            "path": request.url.raw_path.decode("ascii"),
-            "headers": {"content-type": request.headers["content-type"]},
-            "source": f"openai-python {openai.__version__}, httpx {httpx.__version__}",
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_request(HERE, name, request, source)
 
 
 if __name__ == "__main__":

@@ -8,31 +8,17 @@ create-prediction example of Replicate's HTTP API reference and is not regenerat
 from __future__ import annotations
 
 import io
-import json
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import httpx
 import replicate
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from fixture_kit import png, write_request  # noqa: E402
+
 SDXL = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
-
-
-def png(rgb: tuple[int, int, int], size: int = 2) -> bytes:
-    """A tiny valid PNG, so image detectors downstream can decode the fixtures."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    idat = zlib.compress(row * size, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def main() -> None:
@@ -78,16 +64,9 @@ def main() -> None:
         wait=False,
     )
     names = ("run_model", "create_version", "run_data_uri", "deployment_links")
+    source = f"replicate-python {replicate.__about__.__version__}, httpx {httpx.__version__}"
     for name, request in zip(names, seen, strict=True):
-        (HERE / f"{name}.http").write_bytes(request.content)
-        meta = {
-            "method": request.method,
-            "path": request.url.raw_path.decode(),
-            "headers": {"content-type": request.headers["content-type"]},
-            "source": f"replicate-python {replicate.__about__.__version__}, "
-            f"httpx {httpx.__version__}",
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_request(HERE, name, request, source)
 
 
 if __name__ == "__main__":

@@ -9,33 +9,19 @@ the boundary are fixed, so a rerun with the same httpx gives the same bytes.
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from fixture_kit import png, write_request  # noqa: E402
+
 HOST = "https://api.stability.ai"
 BOUNDARY = "pixelgate-fixture-boundary"
 FORM = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
 REFERENCE = "Stability REST API reference, platform.stability.ai/docs/api-reference"
-
-
-def png(rgb: tuple[int, int, int], size: int = 2) -> bytes:
-    """A tiny valid PNG, so image detectors downstream can decode the fixtures."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    idat = zlib.compress(row * size, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 RED, BLUE, MASK = png((255, 0, 0)), png((0, 0, 255)), png((255, 255, 255))
@@ -214,17 +200,8 @@ def requests() -> dict[str, tuple[httpx.Request, str]]:
 
 def main() -> None:
     for name, (request, what) in requests().items():
-        (HERE / f"{name}.http").write_bytes(request.read())
-        meta = {
-            "method": request.method,
-            "path": request.url.raw_path.decode("ascii"),
-            "headers": {
-                "content-type": request.headers["content-type"],
-                "accept": request.headers["accept"],
-            },
-            "source": f"{REFERENCE}: {what}; encoded with httpx {httpx.__version__}",
-        }
-        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        source = f"{REFERENCE}: {what}; encoded with httpx {httpx.__version__}"
+        write_request(HERE, name, request, source, accept=request.headers["accept"])
 
 
 if __name__ == "__main__":
