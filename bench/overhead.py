@@ -28,7 +28,6 @@ import csv
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import platform
 import ssl
@@ -51,9 +50,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+from _upstreams import Upstreams  # noqa: E402
 from helpers.e2e import (  # noqa: E402
     Upstream,
-    serve_upstream,
     start_mitmdump,
     start_proxy,
     stop_proxy,
@@ -146,47 +146,6 @@ class Payloads:
     def edit(self, i: int) -> bytes:
         prompt = self.prompts[(i * 7) % len(self.prompts)].encode()
         return self._form_head + prompt + self._form_tail
-
-
-# --- the upstream, in a process of its own ------------------------------------------------
-
-
-class _Discard(list):  # type: ignore[type-arg]
-    """The harness keeps every request body; 5,000+ photos would grow the upstream by GBs."""
-
-    def append(self, item: object) -> None:
-        pass
-
-
-def _upstream_main(directory: str, conn: Any) -> None:
-    upstream, server = serve_upstream(Path(directory))
-    upstream.received = _Discard()
-    conn.send((upstream.port, str(upstream.cert)))
-    conn.recv()  # anything, or EOF when the parent goes away, ends the upstream
-    server.shutdown()
-
-
-class UpstreamProcess:
-    def __init__(self, directory: Path) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=_upstream_main, args=(str(directory), child))
-        self.process.start()
-        if not self._conn.poll(60):
-            self.process.kill()
-            raise RuntimeError("upstream did not start")
-        port, cert = self._conn.recv()
-        self.upstream = Upstream(port, Path(cert))
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-        except OSError:
-            pass
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
 
 
 # --- processes, clients, measurements ------------------------------------------------------
@@ -513,10 +472,10 @@ def run(settings: Settings, profile: Path | None) -> dict[str, Any]:
     results: dict[str, Any] = {"latency": {}, "throughput": {}, "memory": {}}
     with tempfile.TemporaryDirectory(prefix="pixelgate-overhead-") as tmp:
         work = Path(tmp)
-        up = UpstreamProcess(work)
+        up = Upstreams(work)  # OpenAI Images, in a process of its own
         handles: dict[str, Any] = {}
         try:
-            handles, paths = start_all(work, up.upstream)
+            handles, paths = start_all(work, up.upstream())
             upid = up.process.pid
             assert upid is not None
             served: Counter[str] = Counter()

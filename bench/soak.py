@@ -29,7 +29,6 @@ import base64
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import random
 import signal
@@ -49,6 +48,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+from _upstreams import Upstreams  # noqa: E402
 from overhead import Route, load_prompts, pct  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -56,8 +56,6 @@ from helpers.e2e import (  # noqa: E402
     PNG_1x1,
     Received,
     Upstream,
-    make_cert,
-    serve_upstream,
     start_proxy,
     stop_proxy,
 )
@@ -69,7 +67,7 @@ VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
 RSS_TARGET_PCT = 10.0
 
 
-# --- upstreams: one TLS server per provider, in a process of their own -----------------------
+# --- what the upstreams (bench/_upstreams.py, one TLS server per provider) answer ----------------
 
 
 def _answer(provider: str, request: Received) -> tuple[int, dict[str, str], bytes]:
@@ -93,51 +91,6 @@ def _answer(provider: str, request: Received) -> tuple[int, dict[str, str], byte
     else:
         doc = {"created": 1700000000, "data": [{"b64_json": png64}]}
     return 200, json_type, json.dumps(doc).encode()
-
-
-class _Discard(list):  # type: ignore[type-arg]
-    """The harness records every request body; a soak would grow the upstream without end."""
-
-    def append(self, item: object) -> None:
-        pass
-
-
-def _upstreams_main(directory: str, conn: Any) -> None:
-    keypair = make_cert(Path(directory))
-    servers, ports = [], {}
-    for name in PROVIDERS:
-        answer = lambda r, name=name: _answer(name, r)  # noqa: E731
-        up, server = serve_upstream(Path(directory), answer, keypair)
-        up.received = _Discard()
-        servers.append(server)
-        ports[name] = up.port
-    conn.send((ports, str(keypair[0])))
-    conn.recv()  # anything, or EOF when the parent goes away, ends them
-    for server in servers:
-        server.shutdown()
-
-
-class Upstreams:
-    def __init__(self, directory: Path) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=_upstreams_main, args=(str(directory), child))
-        self.process.start()
-        if not self._conn.poll(60):
-            self.process.kill()
-            raise RuntimeError("upstreams did not start")
-        self.ports, cert = self._conn.recv()
-        self.cert = Path(cert)
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-        except OSError:
-            pass
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
 
 
 # --- the workload ------------------------------------------------------------------------------
@@ -468,7 +421,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"requests_planned": total, "warmup": warm, "concurrency": c,
                               "diagnose": args.diagnose}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="pixelgate-soak-") as tmp:
-        ups = Upstreams(Path(tmp))
+        ups = Upstreams(Path(tmp), PROVIDERS, _answer)
         proxy = None
         try:
             audit, traces = Path(tmp) / "audit.jsonl", Path(tmp) / "traces"
