@@ -110,13 +110,10 @@ class PixelGate:
                 ctx.options.update(body_size_limit=str(bound))
         if "proxyauth" in updated:
             guard_ldap_names(ctx.master.addons.get("proxyauth"))
-        auth = getattr(ctx.options, "proxyauth", None)
-        ephemeral = self.gates is not None and self.gates.user_ids.ephemeral
-        if (files | {"proxyauth"}) & updated and auth and ephemeral:
-            log.warning(
-                "PixelGate: no key for pseudonymous user ids (PIXELGATE_USER_ID_KEY or the "
-                "identities file's user_ids.key_env): ids are random per process"
-            )
+        if (files | {"proxyauth", "mode"}) & updated and self.gates is not None:
+            auth = getattr(ctx.options, "proxyauth", None)
+            for warning in self.gates.warnings(auth, getattr(ctx.options, "mode", ())):
+                log.warning("PixelGate: %s", warning)
 
     def _build(self, previous: GateSet | None) -> GateSet:
         policy = ctx.options.pixelgate_policy or str(bundled_policy_path("default"))

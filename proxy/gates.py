@@ -10,7 +10,7 @@ through `proxy.detectors`.) A reload builds a whole new set beside the running o
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from proxy.audit import AuditWriter, Caller
@@ -110,6 +110,30 @@ class GateSet:
             if adapter is not None:
                 return adapter
         return None
+
+    def warnings(self, proxyauth: str | None, modes: Sequence[str]) -> list[str]:
+        """Set-ups that run but do not do what the operator likely meant (for the log)."""
+        out = []
+        by_name = self.selector is not None and any(
+            e.users or e.groups for e in self.selector.identities.entries
+        )
+        if by_name and not proxyauth:
+            out.append(
+                "the identities file selects by user or group, but proxyauth is not set: "
+                "those entries match nobody"
+            )
+        if proxyauth and self.user_ids.ephemeral:
+            out.append(
+                "no key for pseudonymous user ids (PIXELGATE_USER_ID_KEY or the identities "
+                "file's user_ids.key_env): ids are random per process"
+            )
+        tunnelled = [m for m in modes if m.split(":", 1)[0] in ("reverse", "transparent")]
+        if proxyauth and tunnelled:
+            out.append(
+                "proxyauth in reverse or transparent mode reads the Authorization header, "
+                "which carries the provider's API key: select by network there instead"
+            )
+        return out
 
     def caller(self, who: Identity, selection: str | None = None) -> Caller:
         user = self.user_ids.of(who.user) if who.user is not None else None

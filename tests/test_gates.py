@@ -161,3 +161,17 @@ def test_the_follower_watches_every_named_policy_and_keeps_the_last_good_set(
     assert installed, "a change to a policy the identities file names is followed"
     gate, _ = installed[-1].choose(Identity("carol", None))
     assert gate.policy.rules[0].id == "r2"
+
+
+def test_set_ups_that_cannot_do_what_was_meant_are_warned_about(
+    gates: GateSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned = gates.warnings(None, ["regular"])
+    assert len(warned) == 1 and "match nobody" in warned[0]
+    assert gates.warnings("@users.htpasswd", ["regular"]) == []  # a key is set (fixture)
+    assert "Authorization" in gates.warnings("@users", ["reverse:https://api.openai.com"])[0]
+    monkeypatch.delenv("PG_GATES_KEY")
+    assert any(
+        "random per process" in w
+        for w in build_gates(str(gates.default.policy.source), None).warnings("@users", ["regular"])
+    )
