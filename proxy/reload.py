@@ -81,13 +81,20 @@ class Follower:
         self._rebuild = rebuild
         self._install = install
         self._files: dict[str, PolicyFile] = {}
+        # A file a failed reload could not read (say, a policy an edited identities file
+        # names before it exists): followed too, so its arrival triggers the next reload.
+        self._missing: dict[str, PolicyFile] = {}
         self._now = asyncio.Event()
 
     def request(self) -> None:
         self._now.set()
 
     def _changed(self, gates: GateSet) -> bool:
-        followed = {path: self._files.get(path) or PolicyFile(path) for path in gates.files}
+        paths = (*gates.files, *self._missing)
+        followed = {
+            path: self._files.get(path) or self._missing.get(path) or PolicyFile(path)
+            for path in paths
+        }
         self._files = followed
         # Every file is looked at (each remembers its own state), not only up to the first.
         return any([f.changed() for f in followed.values()])
@@ -112,5 +119,8 @@ class Follower:
             except Exception as e:  # noqa: BLE001 - any failure keeps the running policy
                 reason = str(e) if isinstance(e, PolicyError | AuditSinkError) else type(e).__name__
                 log.error("PixelGate kept the last good policy: %s", reason)
+                if isinstance(e, PolicyError) and e.path not in self._files:
+                    self._missing[e.path] = PolicyFile(e.path)
                 continue
+            self._missing.clear()
             self._install(gates)

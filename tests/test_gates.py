@@ -175,3 +175,37 @@ def test_set_ups_that_cannot_do_what_was_meant_are_warned_about(
         "random per process" in w
         for w in build_gates(str(gates.default.policy.source), None).warnings("@users", ["regular"])
     )
+
+
+def test_a_policy_named_before_it_exists_is_loaded_when_it_appears(
+    gates: GateSet, tmp_path: Path
+) -> None:
+    policy, identities = files(tmp_path)
+    current = [gates]
+    follower = Follower(
+        lambda: current[0],
+        lambda previous: build_gates(str(policy), str(identities), previous),
+        lambda new: current.__setitem__(0, new),
+    )
+
+    async def scenario() -> None:
+        task = asyncio.create_task(follower.run())
+        await asyncio.sleep(0.2)
+        text = identities.read_text().replace("policy: lab.yaml", "policy: later.yaml")
+        identities.write_text(text)  # names a file that is not there yet: the reload fails
+        await asyncio.sleep(1.5)
+        assert current[0] is gates
+        (tmp_path / "later.yaml").write_text(
+            POLICY.format(
+                audit=tmp_path / "audit.jsonl", mode="enforce", rule="late", action="block"
+            )
+        )
+        for _ in range(40):
+            if current[0] is not gates:
+                break
+            await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(scenario())
+    gate, caller = current[0].choose(Identity("dave", "10.20.0.7"))
+    assert caller.selection == "lab" and gate.policy.rules[0].id == "late"
