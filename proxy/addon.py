@@ -26,8 +26,8 @@ from proxy.errors import (
 from proxy.flows import identity_of, mitm_response
 from proxy.gate import Call, Gate, Verdict
 from proxy.gates import GateSet, build_gates
+from proxy.identity import login
 from proxy.identity.ldap import IdentityLookupFailed
-from proxy.identity.names import guard_ldap_names
 from proxy.inspector import Inspector, reject
 from proxy.policy import bundled_policy_path
 from proxy.providers.base import ProviderAdapter
@@ -36,6 +36,9 @@ from proxy.reload import Follower
 from proxy.served import served_answer
 
 log = logging.getLogger("pixelgate")
+# `proxyauth=ldap:...` logins go through PixelGate's DirectoryLogin, not mitmproxy's LDAP
+# check (unescaped filter, no timeouts, unverified ldaps): set before any option is.
+login.install()
 
 DECISION_HEADER = "X-PixelGate-Decision"
 _BODY_BOUND = 256 * 1024 * 1024  # mitmproxy's own limit, at least, for any body it buffers
@@ -108,8 +111,6 @@ class PixelGate:
                 # (a chunked upload, or one that announces more than the policy allows).
                 bound = max(4 * gates.max_body_bytes, _BODY_BOUND)
                 ctx.options.update(body_size_limit=str(bound))
-        if "proxyauth" in updated:
-            guard_ldap_names(ctx.master.addons.get("proxyauth"))
         if (files | {"proxyauth", "mode"}) & updated and self.gates is not None:
             auth = getattr(ctx.options, "proxyauth", None)
             for warning in self.gates.warnings(auth, getattr(ctx.options, "mode", ())):

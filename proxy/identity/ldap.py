@@ -15,12 +15,17 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPInvalidDnError
+from ldap3.core.exceptions import (
+    LDAPException,
+    LDAPInvalidCredentialsResult,
+    LDAPInvalidDnError,
+)
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
@@ -75,16 +80,7 @@ class LdapGroups:
 
     def __init__(self, settings: LdapSettings) -> None:
         self._settings = settings
-        parts = urlsplit(settings.url)
-        self._host = parts.hostname or ""
-        self._port = parts.port or (636 if parts.scheme == "ldaps" else 389)
-        self._use_ssl = parts.scheme == "ldaps"
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._where = f"{parts.scheme}://{host}:{self._port}"
-        try:
-            self._tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)
-        except LDAPException:  # ldap3 checks that the file exists
-            raise ValueError("the LDAP ca_file is not a readable file") from None
+        self.directory = Directory(settings)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
 
@@ -104,62 +100,116 @@ class LdapGroups:
         return groups
 
     def _lookup(self, user: str) -> frozenset[str]:
-        s = self._settings
-        search_filter = s.user_filter.replace("{user}", escape_filter_chars(user))
-        # ldap3 packs the receive timeout into SO_RCVTIMEO as whole seconds (0 would mean never).
-        whole_seconds = max(1, math.ceil(s.timeout_s))
-        step = "could not be reached"
-        connection: Any = None
+        entry = self.directory.entry(user, [self._settings.attribute])
+        if entry is None:
+            return frozenset()
+        return frozenset(_group_name(v) for v in _values(entry, self._settings.attribute))
+
+
+class Directory:
+    """One LDAP server as `LdapSettings` describe it: a user's entry found by the service
+    account (or anonymously) with the escaped user filter, and binds as a given DN. Every call
+    opens its own connection, bounded by `timeout_s` for connecting and for each answer, and
+    any failure raises IdentityLookupFailed naming the server, never the user or a password."""
+
+    def __init__(self, settings: LdapSettings) -> None:
+        self.settings = settings
+        parts = urlsplit(settings.url)
+        self._host = parts.hostname or ""
+        self._port = parts.port or (636 if parts.scheme == "ldaps" else 389)
+        self._use_ssl = parts.scheme == "ldaps"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self.where = f"{parts.scheme}://{host}:{self._port}"
         try:
-            # A Server per lookup: ldap3's Server keeps per-connection state (current address).
-            # From the parsed parts: ldap3 cannot parse a URL ending in "/".
-            server = ldap3.Server(
-                self._host,
-                port=self._port,
-                use_ssl=self._use_ssl,
-                connect_timeout=s.timeout_s,
-                tls=self._tls,
-                get_info=ldap3.NONE,
-            )
-            connection = ldap3.Connection(
-                server,
-                user=s.bind_dn,
-                password=s.password,
-                read_only=True,
-                receive_timeout=whole_seconds,
-                raise_exceptions=True,
-            )
-            connection.open(read_server_info=False)
-            step = "refused the bind"
-            if not connection.bind():
-                raise ValueError("bind")
-            step = "failed to search"
-            connection.search(
-                s.base,
-                search_filter,
-                search_scope=ldap3.SUBTREE,
-                attributes=[s.attribute],
-                size_limit=2,
-                time_limit=whole_seconds,
-            )
-            response: list[dict[str, Any]] = connection.response or []
+            self._tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)
+        except LDAPException:  # ldap3 checks that the file exists
+            raise ValueError("the LDAP ca_file is not a readable file") from None
+
+    def entry(self, user: str, attributes: list[str]) -> dict[str, Any] | None:
+        """The user's entry (its `dn` and `attributes`), None for a user it does not know."""
+        s = self.settings
+        search_filter = s.user_filter.replace("{user}", escape_filter_chars(user))
+        step = "could not be reached"
+        try:
+            with self._bound(s.bind_dn, s.password) as connection:
+                step = "failed to search"
+                connection.search(
+                    s.base,
+                    search_filter,
+                    search_scope=ldap3.SUBTREE,
+                    attributes=attributes,
+                    size_limit=2,
+                    time_limit=self._whole_seconds,
+                )
+                response: list[dict[str, Any]] = connection.response or []
+        except _Refused:
+            raise IdentityLookupFailed(
+                f"the identity directory {self.where} refused the bind"
+            ) from None
         except Exception as e:  # ldap3 and pyasn1 raise many kinds; all mean "no answer"
             raise IdentityLookupFailed(
-                f"the identity directory {self._where} {step} ({type(e).__name__})"
+                f"the identity directory {self.where} {step} ({type(e).__name__})"
             ) from None
-        finally:
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    connection.unbind()
         entries = [r for r in response if r.get("type") == "searchResEntry"]
         if len(entries) > 1:
-            # Choosing one would pick a policy at random; refuse instead.
+            # Choosing one would pick a policy (or a password to check) at random: refuse.
             raise IdentityLookupFailed(
-                f"the identity directory {self._where} has more than one entry for a user"
+                f"the identity directory {self.where} has more than one entry for a user"
             )
-        if not entries:
-            return frozenset()
-        return frozenset(_group_name(v) for v in _values(entries[0], s.attribute))
+        return entries[0] if entries else None
+
+    def accepts(self, dn: str, password: str) -> bool:
+        """Whether the directory accepts `password` for `dn` (a simple bind). Raises
+        IdentityLookupFailed when it cannot say."""
+        try:
+            with self._bound(dn, password):
+                return True
+        except _Refused:
+            return False
+        except Exception as e:  # noqa: BLE001 - unreachable, timed out, broken answer
+            raise IdentityLookupFailed(
+                f"the identity directory {self.where} could not be reached ({type(e).__name__})"
+            ) from None
+
+    @property
+    def _whole_seconds(self) -> int:
+        # ldap3 packs the receive timeout into SO_RCVTIMEO as whole seconds (0 would mean never).
+        return max(1, math.ceil(self.settings.timeout_s))
+
+    @contextlib.contextmanager
+    def _bound(self, dn: str | None, password: str | None) -> Iterator[Any]:
+        # A Server per call: ldap3's Server keeps per-connection state (current address).
+        # From the parsed parts: ldap3 cannot parse a URL ending in "/".
+        server = ldap3.Server(
+            self._host,
+            port=self._port,
+            use_ssl=self._use_ssl,
+            connect_timeout=self.settings.timeout_s,
+            tls=self._tls,
+            get_info=ldap3.NONE,
+        )
+        connection = ldap3.Connection(
+            server,
+            user=dn,
+            password=password,
+            read_only=True,
+            receive_timeout=self._whole_seconds,
+            raise_exceptions=True,
+        )
+        try:
+            connection.open(read_server_info=False)
+            try:
+                connection.bind()
+            except LDAPInvalidCredentialsResult:
+                raise _Refused from None
+            yield connection
+        finally:
+            with contextlib.suppress(Exception):
+                connection.unbind()
+
+
+class _Refused(Exception):
+    """The directory answered the bind with a refusal (wrong password, unknown DN)."""
 
 
 def _values(entry: dict[str, Any], attribute: str) -> list[str]:

@@ -24,12 +24,14 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "alice-Pa55-w0rd"
 WRONG = "not-alices-password"
+BOB = "bob-Pa55-w0rd"
 RULES = "mode: enforce\nrules:\n  - {id: contact, entities: [EMAIL_ADDRESS], action: redact}\n"
 
 
 @pytest.fixture(scope="module")
 def ldap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LdapServer]:
-    with start_ldap(tmp_path_factory.mktemp("slapd"), {"alice": (PASSWORD, ["Legal"])}) as s:
+    users = {"alice": (PASSWORD, ["Legal"]), "bob": (BOB, [])}
+    with start_ldap(tmp_path_factory.mktemp("slapd"), users) as s:
         yield s
 
 
@@ -120,3 +122,14 @@ def test_a_name_typed_in_another_case_is_the_same_pseudonymous_user(
             client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
         users.append(proxy.events()[-1]["user"])
     assert users[0] == users[1] and str(users[0]).startswith("u-")
+
+
+def test_logins_work_again_after_the_directory_restarts(
+    proxy: Proxy, upstream: Upstream, ldap_server: LdapServer
+) -> None:
+    # mitmproxy's own LDAP check keeps one connection from start-up and never re-opens it.
+    ldap_server.stop()
+    ldap_server.start()
+    with sdk(proxy, upstream, f"bob:{BOB}") as client:
+        answer = client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+    assert answer.data
