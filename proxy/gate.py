@@ -92,6 +92,8 @@ class Gate:
         self.observers: list[Callable[[AuditEvent], None]] = []  # see each written event
         key = os.environ.get(policy.audit.fingerprint_key_env, "")
         self._fingerprint_key = key.encode("utf-8") if key else None
+        wanted = policy.audit.user_ids
+        self._user_ids = self.enforcing if wanted is None else wanted
 
     @property
     def enforcing(self) -> bool:
@@ -248,7 +250,7 @@ class Gate:
                 if self._fingerprint_key and request is not None
                 else None
             ),
-            user=call.caller.user,
+            user=call.caller.user if self._user_ids else None,
             selection=call.caller.selection,
         )
 

@@ -12,7 +12,7 @@ import pytest
 
 from proxy.detectors.images import ImageDetectorStage
 from proxy.gate import Call
-from proxy.gates import GateSet, build_gates
+from proxy.gates import GateSet, build_gate, build_gates
 from proxy.identity.selection import Identity
 from proxy.providers.base import WireRequest
 from proxy.reload import Follower
@@ -107,7 +107,9 @@ def test_each_sender_is_decided_and_audited_under_their_own_policy(
         assert verdict is not None
         assert (verdict.event.selection, verdict.event.action) == (selection, action)
         assert verdict.event.enforced is enforced
-        assert verdict.event.user == (gates.user_ids.of(who.user) if who.user else None)
+        # Audit mode stores nothing but counts: no user id unless the policy asks for it.
+        expected = gates.user_ids.of(who.user) if who.user and enforced else None
+        assert verdict.event.user == expected
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(lines) == len(plan)
     for name in ("carol", "dave", "zoe"):
@@ -209,3 +211,17 @@ def test_a_policy_named_before_it_exists_is_loaded_when_it_appears(
     asyncio.run(scenario())
     gate, caller = current[0].choose(Identity("dave", "10.20.0.7"))
     assert caller.selection == "lab" and gate.policy.rules[0].id == "late"
+
+
+def test_an_audit_mode_policy_records_user_ids_only_when_it_says_so(tmp_path: Path) -> None:
+    from proxy.policy import load_policy_text
+
+    for setting, expected in (("", None), ("  user_ids: true\n", "u-")):
+        text = f"version: 1\nmode: audit\naudit:\n  path: null\n{setting}"
+        gates = GateSet(build_gate(load_policy_text(text)))
+        gate, caller = gates.choose(Identity("erin", None))
+        adapter = gate.route("api.openai.com", 443)
+        assert adapter is not None
+        verdict = gate.handle(adapter, request("a lighthouse"), call=Call(caller))
+        assert verdict is not None
+        assert (verdict.event.user or "")[:2] == (expected or "")

@@ -151,6 +151,7 @@ class AuditFile(_File):
     fingerprint_key_env: Annotated[
         str, _matching(r"[A-Za-z_][A-Za-z0-9_]*", "must be an environment variable name")
     ] = AuditSettings.fingerprint_key_env
+    user_ids: bool | None = None
 
 
 class FallbackFile(_File):

@@ -117,7 +117,7 @@ def _to_policy(spec: PolicyFile, source: str) -> Policy:
         redaction=Redaction(
             MappingProxyType(templates), spec.redaction.get("default", Redaction.default)
         ),
-        audit=AuditSettings(spec.audit.path, spec.audit.fingerprint_key_env),
+        audit=AuditSettings(spec.audit.path, spec.audit.fingerprint_key_env, spec.audit.user_ids),
         fallback=FallbackSettings(
             spec.fallback.model,
             Action(spec.fallback.on_unavailable),

@@ -78,10 +78,13 @@ class Redaction:
 
 @dataclass(frozen=True)
 class AuditSettings:
-    """`path` None means events go to no file (metrics only)."""
+    """`path` None means events go to no file (metrics only). `user_ids`: whether events carry
+    the pseudonymous user id; None means yes in enforce mode, no in audit mode (which stores
+    nothing but counts)."""
 
     path: str | None = "audit.jsonl"
     fingerprint_key_env: str = "PIXELGATE_FINGERPRINT_KEY"
+    user_ids: bool | None = None
 
 
 @dataclass(frozen=True)
