@@ -119,7 +119,7 @@ def score_false_positives(
             kind, now = "changed", forwarded_text(o.received).removesuffix("\n" + SIZE)
             placeholders.update(re.findall(r"<([A-Z][A-Z0-9_]*)>", now))
         status[kind] += 1
-        examples += [{"prompt": prompt, "forwarded": now}] if len(examples) < 6 else []
+        examples.append({"prompt": prompt, "forwarded": now})  # all: --json diffs runs
     n = len(prompts)
     flagged = n - status["unchanged"]
     return {"prompts": n, "flagged": flagged, "rate": flagged / n if n else 0.0,
@@ -195,7 +195,7 @@ def top_templates(side: dict[str, Any], templates: list[str]) -> list[dict[str, 
 
 def print_false_positives(fp: dict[str, Any]) -> None:
     print(f"\n{'peer':<12}{'prompts':>8}{'flagged':>9}{'rate':>8}   outcomes")
-    for name in ("pixelgate", "diy"):
+    for name in ("pixelgate", "diy", "strict")[: 2 + ("strict" in fp)]:
         r = fp[name]
         print(f"{name:<12}{r['prompts']:>8}{r['flagged']:>9}{pct(r['flagged'], r['prompts']):>8}"
               f"   {r['by_outcome']}")  # fmt: skip
@@ -206,7 +206,7 @@ def print_false_positives(fp: dict[str, Any]) -> None:
     print(f"PixelGate findings on all prompts (policy decides): {audit['seen']}")
     top = dict(list(fp["diy"]["placeholders"].items())[:8])
     print(f"DIY placeholders in forwarded prompts: {top}")
-    for name in ("pixelgate", "diy"):
+    for name in ("pixelgate", "diy", "strict")[: 2 + ("strict" in fp)]:
         for ex in fp[name]["examples"][:4]:
             print(f"  {name}: {ex['prompt'][:60]!r}\n      -> {ex['forwarded'][:60]!r}")
 
@@ -217,6 +217,11 @@ def main() -> None:
     parser.add_argument("--parti", type=int, default=None, help="limit PartiPrompts (all: 816)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also PartiPrompts through policies/strict.yaml (redacts names)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     templates, leak_set = generate(args.prompts, args.seed, CACHE)
@@ -229,9 +234,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         upstream, server = serve_upstream(work)
-        default = yaml.safe_load((ROOT / "policies" / "default.yaml").read_text())
-        default["providers"] = {"openai": {"hosts": [f"localhost:{upstream.port}"]}}
-        default["audit"] = {**default.get("audit", {}), "path": "audit.jsonl"}
+        default, strict = (yaml.safe_load((ROOT / "policies" / f).read_text())
+                           for f in ("default.yaml", "strict.yaml"))  # fmt: skip
+        for doc in (default, strict):
+            doc["providers"] = {"openai": {"hosts": [f"localhost:{upstream.port}"]}}
+            doc["audit"] = {**doc.get("audit", {}), "path": "audit.jsonl"}
         procs: dict[str, Any] = {}
         starters = {
             "redact": lambda: start_proxy(work / "pg-redact", REDACT_ALL.format(port=upstream.port),
@@ -240,8 +247,11 @@ def main() -> None:
                                            verbosity="warn"),
             "diy": lambda: start_mitmdump(work / "diy", upstream, ROOT / "bench" / DIY),
         }  # fmt: skip
+        if args.strict:
+            starters["strict"] = lambda: start_proxy(work / "pg-strict", yaml.safe_dump(strict),
+                                                     upstream, verbosity="warn")  # fmt: skip
         try:
-            with ThreadPoolExecutor(3) as pool:
+            with ThreadPoolExecutor(len(starters)) as pool:
                 futures = {k: pool.submit(f) for k, f in starters.items()}
                 for k, fut in futures.items():
                     procs[k] = fut.result()
@@ -255,7 +265,8 @@ def main() -> None:
                 leak[name]["top_templates"] = top_templates(leak[name], templates)
                 progress(f"leak set via {name} done", started)
             fp: dict[str, Any] = {}
-            for name, proc in (("pixelgate", procs["default"]), ("diy", procs["diy"])):
+            fp_runs = [("pixelgate", procs["default"]), ("diy", procs["diy"])]
+            for name, proc in fp_runs + [("strict", procs["strict"])] * args.strict:
                 tagged = [(f"{name}-{rid}", text) for rid, text in parti]
                 out = send_all(proc.http_client, upstream, tagged)
                 fp[name] = score_false_positives(

@@ -82,8 +82,32 @@ _STREET_LINE = (
 )
 PATTERNS = (*PATTERNS, ("street_line", _STREET_LINE, 0.3))
 
+# A street part in any script: a house number and capitalised words (with short lower-case
+# particles: "Trg revolucije", "Berings gate"), before or after each other.
+_CAP = r"\p{Lu}[\p{L}'’.-]*"
+_STREET_PART = (
+    rf"(?:\b\d{{1,5}}[A-Za-z]?,?[ \t]+(?:C/[ \t]*)?{_CAP}(?:[ \t]+[\p{{L}}'’.-]+){{0,3}}"
+    rf"|(?<![\p{{L}}'’.-]){_CAP}(?:[ \t]+[\p{{L}}'’./-]+){{0,3}}?[ \t]+\d{{1,5}}[A-Za-z]?\b)"
+)
+# What follows a street part in a postal address: an apartment or suite, a postcode and a
+# town, or a town, a state code and a ZIP code. Together they are strong evidence.
+_UNIT_PART = r"\s*(?i:apt|apartment|suite|ste|unit|flat)\.?[ \t]*#?[\w-]{1,6}\b"
+_TOWN_PART = (
+    r"(?:,[ \t]*|[ \t]*\n\s*)(?:\d{3,6}[ \t]+\p{Lu}"
+    r"|\p{Lu}[\p{L}'’ .-]*,[ \t]*\p{Lu}{2}[ \t]+\d{3,6}\b)"
+)
+PATTERNS = (
+    *PATTERNS,
+    ("street_then_unit", rf"{_STREET_PART}(?={_UNIT_PART})", 0.6),
+    ("street_then_town", rf"{_STREET_PART}(?={_TOWN_PART})", 0.6),
+    # Alone, the shape is weak ("Apollo 11", "3 Little Pigs."): policies that redact
+    # everything, or a context word ("address", "located") near it, make it count.
+    ("street_part", rf"{_STREET_PART}(?=[ \t]*(?:[,;.?!)]|$))", 0.35),
+)
+
 CONTEXT = (
     "address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post", "home",
+    "located", "office",
 )  # fmt: skip
 
 

@@ -67,3 +67,44 @@ def propagate_names(
             if not any(s <= match.start() and match.end() <= e for s, e in covered):
                 found.append((match.start(), match.end(), score))
     return found
+
+
+_WORD = r"\p{Lu}[\p{Ll}'’-]+"
+# After a name: middle initials, surname particles, then a capitalised word ("<M. Belov>",
+# "<van de Noort>", "<ten Pas>"): the rest of the same name, which the model often drops.
+_REST = (
+    rf"(?:[ \t]+(?:\p{{Lu}}\.|van|von|de|der|den|da|di|du|del|della|dos|das|ten|ter|bin|ibn|"
+    rf"al|el|la|le))*[ \t]+{_WORD}"
+)
+# Two or more names in a row: "A, B, C and D", "A & B".
+_ITEM = rf"{_WORD}(?:[ \t]+(?:\p{{Lu}}\.[ \t]+)?{_WORD}){{0,2}}"
+_LIST = rf"{_ITEM}(?:(?:,[ \t]*|,?[ \t]+(?:and|or|&|und|et|y|e)[ \t]+){_ITEM})+"
+
+
+def widen_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Person spans completed by what belongs with them: the rest of a name cut short, and the
+    other members of a list one of whose members is a person ("A, B and C").
+
+    `spans` are (start, end, score) of person findings; returns new (start, end, score).
+    """
+    import regex
+
+    spans = list(spans)
+    if not spans:
+        return []  # most prompts: no scan at all
+    found = []
+    for _, end, score in spans:
+        rest = regex.match(_REST, text, pos=end)
+        if rest is not None:
+            blank = len(rest[0]) - len(rest[0].lstrip())
+            found.append((end + blank, rest.end(), score))
+    for match in regex.finditer(_LIST, text):
+        items = [(m.start(), m.end()) for m in regex.finditer(_ITEM, match[0])]
+        items = [(match.start() + s, match.start() + e) for s, e in items]
+        hit = [sc for s, e, sc in spans if any(s < ie and is_ < e for is_, ie in items)]
+        if hit:
+            score = min(max(hit), 0.6)
+            found += [
+                (s, e, score) for s, e in items if not any(a < e and s < b for a, b, _ in spans)
+            ]
+    return found

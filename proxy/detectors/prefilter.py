@@ -28,6 +28,8 @@ _AT_SIGN = re.compile("@")
 _DIGIT_OR_COLON = re.compile(r"[\d:]")
 # SpelledEmailRecognizer: an "at" between blanks or brackets (with the patterns' own
 # case-folding, hence `regex`), or a real "@" before a spelled "dot".
+# Our name recognizers: every pattern ends in a capitalised word (case-sensitive \p{Lu}).
+_UPPER = regex.compile(r"\p{Lu}")
 _SPELLED_AT = regex.compile(r"(?<=[ \t\[({<])(?i:at)(?=[ \t\])}>])|@")
 
 # Recognizer name -> a pattern found in every text the recognizer finds anything in.
@@ -55,6 +57,8 @@ REQUIRES: dict[str, Any] = {
     "SeparatedIbanRecognizer": _DIGIT,
     "ContextPhoneRecognizer": _DIGIT,
     "SpelledEmailRecognizer": _SPELLED_AT,
+    "PersonCueRecognizer": _UPPER,  # proxy.detectors.names
+    "PersonRoleRecognizer": _UPPER,  # proxy.detectors.people
 }
 _NER = "SpacyRecognizer"  # finds nothing on the tokenizer-only pipeline (no entities)
 _NEVER = re.compile(r"(?!)")

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
-from proxy.detectors.names import person_cue_recognizer, propagate_names
+from proxy.detectors.names import person_cue_recognizer, propagate_names, widen_names
 from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
 from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
 from proxy.detectors.patterns import custom_recognizer
+from proxy.detectors.people import person_role_recognizer
 from proxy.detectors.prefilter import Prefilter
 from proxy.detectors.spelled import spelled_email_recognizer
 from proxy.detectors.views import across_fields, decoded_view
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 EXTRA_RECOGNIZERS = (
     street_address_recognizer,
     person_cue_recognizer,
+    person_role_recognizer,
     card_recognizer,
     iban_recognizer,
     phone_recognizer,
@@ -89,6 +91,9 @@ class TextAnalyzer:
         people = [
             (start, end, score) for entity, start, end, score, _ in found if entity == "PERSON"
         ]
+        for start, end, score in widen_names(norm.text, people):
+            found.append(("PERSON", start, end, score, "NameWidening"))
+            people.append((start, end, score))
         for start, end, score in propagate_names(norm.text, people):
             found.append(("PERSON", start, end, score, "NamePropagation"))
         hits = _mapped(norm, found)

@@ -46,3 +46,37 @@ def test_a_bare_street_line_needs_context_to_count(analyzer: TextAnalyzer) -> No
     assert block[hit.start : hit.end] == "49 Masina" and hit.score < 0.4
     (hit,) = analyzer.find("My address:\n49 Masina")
     assert hit.score >= 0.4
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Billing address:\n    185 M. Sfakianaki Apt. 888\n    CO", "185 M. Sfakianaki"),
+        ("I need to add my addresses: Arenales 1574\n12300 Montevideo", "Arenales 1574"),
+        ("The restaurant is located at Männi 12, 45429 Mustoja.", "Männi 12"),
+        ("Meet me at Λ. Πεντέλης 259, ΜΗΛΙΟΥ, PA 8726", "Λ. Πεντέλης 259"),
+        ("Spordi 89, Tartu, VR 65379", "Spordi 89"),
+    ],
+)
+def test_a_street_followed_by_a_unit_or_a_town_is_an_address(
+    analyzer: TextAnalyzer, text: str, address: str
+) -> None:
+    assert address in [text[h.start : h.end] for h in analyzer.find(text) if h.score >= 0.4]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [("Lukas had given Ana his address: 60 Bachloh, HEIMDAL", "60 Bachloh"),
+     ("Our offices are located at Untere Aegerten 99, Zug", "Untere Aegerten 99")],
+)  # fmt: skip
+def test_a_bare_street_counts_with_an_address_word_near(
+    analyzer: TextAnalyzer, text: str, address: str
+) -> None:
+    assert address in [text[h.start : h.end] for h in analyzer.find(text) if h.score >= 0.4]
+
+
+@pytest.mark.parametrize(
+    "text", ["Apollo 11 on the moon, 1969", "3 Little Pigs.", "a Boeing 747 at sunset, Route 66"]
+)
+def test_a_bare_street_shape_alone_is_weak(analyzer: TextAnalyzer, text: str) -> None:
+    assert [h for h in analyzer.find(text) if h.score >= 0.4] == []
