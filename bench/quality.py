@@ -266,7 +266,9 @@ def main() -> None:
                 progress(f"leak set via {name} done", started)
             fp: dict[str, Any] = {}
             fp_runs = [("pixelgate", procs["default"]), ("diy", procs["diy"])]
-            for name, proc in fp_runs + [("strict", procs["strict"])] * args.strict:
+            if args.strict:
+                fp_runs.append(("strict", procs["strict"]))
+            for name, proc in fp_runs:
                 tagged = [(f"{name}-{rid}", text) for rid, text in parti]
                 out = send_all(proc.http_client, upstream, tagged)
                 fp[name] = score_false_positives(
