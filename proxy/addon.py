@@ -94,6 +94,8 @@ class PixelGate:
 
     def configure(self, updated: set[str]) -> None:
         refuse_content_leaking(ctx.options, updated)
+        if "proxyauth" in updated and (auth := ctx.master.addons.get("proxyauth")):
+            login.checked_off_the_event_loop(auth)
         files = {"pixelgate_policy", "pixelgate_identities"}
         if files & updated or self.gates is None:
             try:

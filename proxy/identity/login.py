@@ -20,6 +20,7 @@ looks for its validator class (`install`), so no mitmproxy LDAP connection is ev
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -27,9 +28,10 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mitmproxy import exceptions
+from mitmproxy import exceptions, http
 from mitmproxy.addons import proxyauth
 
 from proxy.identity.ldap import Directory, IdentityLookupFailed, LdapSettings
@@ -40,6 +42,7 @@ TIMEOUT_S = 5.0
 CACHE_S = 60.0
 BACKOFF_S = 10.0
 MAX_REMEMBERED = 10_000
+LOGIN_WORKERS = 8  # logins checked at once, off the event loop
 FILTER_SPECIALS = frozenset("*()\\\x00")
 # mitmproxy's own reading of the spec (taken before `install` replaces its class).
 _parse_spec = proxyauth.Ldap.parse_spec
@@ -101,6 +104,51 @@ class DirectoryLogin:
                 while len(self._remembered) > MAX_REMEMBERED:
                     self._remembered.popitem(last=False)
         return accepted
+
+
+def checked_off_the_event_loop(auth: Any) -> None:
+    """Make mitmproxy's proxyauth addon `auth` check credentials in a worker thread: its hooks
+    call the validator synchronously, on the event loop, so one slow directory answer (or a
+    costly password hash) would hold up every other connection. Requests on a connection
+    already logged in take the direct path. Any failure of the hand-off answers 407: a hook
+    exception would otherwise let mitmproxy carry on with the flow unauthenticated."""
+    if getattr(auth, "_pixelgate_off_loop", False):
+        return
+    pool = ThreadPoolExecutor(LOGIN_WORKERS, thread_name_prefix="pixelgate-login")
+    check_connect, check_request = auth.http_connect, auth.requestheaders
+
+    async def off_loop(check: Any, flow: http.HTTPFlow) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(pool, check, flow)
+        except Exception:  # noqa: BLE001 - never let the flow through unchecked
+            flow.response = proxyauth.make_auth_required_response(proxyauth.is_http_proxy(flow))
+
+    def direct(flow: http.HTTPFlow) -> bool:
+        """Nothing to check against the directory: no validator, a connection already
+        logged in, or no credentials at all (the answer is 407 without asking anyone)."""
+        header = proxyauth.http_auth_header(proxyauth.is_http_proxy(flow))
+        return bool(
+            auth.validator is None
+            or flow.client_conn in auth.authenticated
+            or flow.is_replay
+            or header not in flow.request.headers
+        )
+
+    async def http_connect(flow: http.HTTPFlow) -> None:
+        if direct(flow):
+            check_connect(flow)
+        else:
+            await off_loop(check_connect, flow)
+
+    async def requestheaders(flow: http.HTTPFlow) -> None:
+        if direct(flow):
+            check_request(flow)
+        else:
+            await off_loop(check_request, flow)
+
+    auth.http_connect = http_connect
+    auth.requestheaders = requestheaders
+    auth._pixelgate_off_loop = True
 
 
 def install() -> None:

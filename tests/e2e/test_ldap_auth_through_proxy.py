@@ -4,7 +4,10 @@ the official OpenAI SDK as the client with credentials in the proxy URL."""
 from __future__ import annotations
 
 import base64
+import socket
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -18,7 +21,7 @@ from helpers.e2e import (
     start_proxy,
     stop_proxy,
 )
-from helpers.ldap_server import SERVICE_PASSWORD, LdapServer, start_ldap
+from helpers.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, LdapServer, start_ldap
 
 pytestmark = pytest.mark.e2e
 
@@ -133,3 +136,38 @@ def test_logins_work_again_after_the_directory_restarts(
     with sdk(proxy, upstream, f"bob:{BOB}") as client:
         answer = client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
     assert answer.data
+
+
+def test_a_hanging_directory_holds_up_no_other_connection(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Upstream
+) -> None:
+    # A directory that takes connections and never answers. mitmproxy's own LDAP check would
+    # not even start (it binds at start-up, without a timeout); PixelGate's waits at most
+    # its timeout, in a worker thread, while other connections are served.
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        spec = f"ldap:127.0.0.1:{hole.getsockname()[1]}:{SERVICE_DN}:x:{PEOPLE}"
+        handle = start_proxy(
+            tmp_path_factory.mktemp("hanging-directory"),
+            policy_text(upstream, RULES),
+            upstream,
+            "--set",
+            f"proxyauth={spec}",
+        )
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                login = pool.submit(refused_in, handle, upstream, f"alice:{PASSWORD}")
+                time.sleep(0.5)  # the login is waiting for the directory now
+                assert refused_in(handle, upstream, None) < 1.5  # not queued behind it
+                assert login.result() >= 4.0  # it waited for the directory's timeout
+        finally:
+            stop_proxy(handle)
+
+
+def refused_in(proxy: Proxy, upstream: Upstream, credentials: str | None) -> float:
+    """Seconds until the proxy refuses a login (407 on CONNECT)."""
+    started = time.monotonic()
+    with sdk(proxy, upstream, credentials) as client, pytest.raises(openai.APIConnectionError):
+        client.images.generate(model="gpt-image-1", prompt="A lighthouse at dawn")
+    return time.monotonic() - started

@@ -105,3 +105,45 @@ def test_a_bad_spec_is_refused_without_quoting_its_password() -> None:
     with pytest.raises(exceptions.OptionsError) as raised:
         DirectoryLogin("ldap:host:not-a-port:cn=x:s3cret-pw:dc=x")
     assert "s3cret-pw" not in str(raised.value)
+
+
+def test_logins_are_checked_off_the_event_loop_and_a_failed_hand_off_answers_407(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    import base64
+    import threading
+
+    from mitmproxy.addons.proxyauth import ProxyAuth
+    from mitmproxy.test import taddons, tflow
+
+    auth = ProxyAuth()
+    checked_in: list[str] = []
+
+    def validator(user: str, password: str) -> bool:
+        checked_in.append(threading.current_thread().name)
+        return (user, password) == ("u", "p")
+
+    def connect(credentials: str | None) -> object:
+        flow = tflow.tflow()
+        flow.request.method = "CONNECT"
+        if credentials:
+            token = base64.b64encode(credentials.encode()).decode()
+            flow.request.headers["Proxy-Authorization"] = f"Basic {token}"
+        asyncio.run(auth.http_connect(flow))
+        return flow.response.status_code if flow.response else None
+
+    with taddons.context(auth) as tctx:
+        tctx.configure(auth, proxyauth="u:p")
+        auth.validator = validator
+        login.checked_off_the_event_loop(auth)
+        assert connect("u:p") is None  # logged in
+        assert connect("u:wrong") == 407
+        assert connect(None) == 407  # nothing to check: answered directly
+        assert checked_in and all(n.startswith("pixelgate-login") for n in checked_in)
+
+        def broken(flow: object) -> bool:
+            raise RuntimeError("the hand-off failed")
+
+        monkeypatch.setattr(auth, "authenticate_http", broken)
+        assert connect("u:p") == 407  # never through unchecked
