@@ -88,20 +88,14 @@ class GateSet:
         self.selector = selector
         self.user_ids = user_ids or UserIds.from_env(DEFAULT_USER_ID_KEY_ENV)
         self.files = files  # what a reload follows
-
-    @property
-    def gates(self) -> tuple[Gate, ...]:
-        distinct = {id(g): g for g in (self.default, *self._by_policy.values())}
-        return tuple(distinct.values())
+        distinct = {id(g): g for g in (default, *self._by_policy.values())}
+        self.gates: tuple[Gate, ...] = tuple(distinct.values())  # the default first
+        self.max_body_bytes = max(g.policy.limits.max_body_bytes for g in self.gates)
 
     @property
     def may_block(self) -> bool:
         """Choosing may wait on the directory: not on the event loop."""
         return self.selector is not None and self.selector.identities.ldap is not None
-
-    @property
-    def max_body_bytes(self) -> int:
-        return max(g.policy.limits.max_body_bytes for g in self.gates)
 
     def route(self, host: str, port: int) -> ProviderAdapter | None:
         """The adapter for a host any policy in force treats as a provider."""
