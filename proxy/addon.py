@@ -148,12 +148,9 @@ class PixelGate:
     def running(self) -> None:
         log.info(trust_hint(ctx.options.confdir))
         self._trimming = asyncio.get_running_loop().create_task(self._trim_periodically())
-        if (
-            self._follower is None
-            and self.gates is not None
-            and ctx.options.pixelgate_policy
-            or ctx.options.pixelgate_identities
-        ):
+        # The bundled default policy does not change; files the operator names may.
+        named = ctx.options.pixelgate_policy or ctx.options.pixelgate_identities
+        if self._follower is None and self.gates is not None and named:
             self._follower = Follower(lambda: self.gates, self._build, self._install)
             self._follow = asyncio.get_running_loop().create_task(self._follower.run())
 
