@@ -40,7 +40,9 @@ class Inspector:
 
     def fit(self, gates: GateSet) -> None:
         """Size the pool for `gates`' fallback queues; work already running finishes."""
-        waiting = sum(g.policy.fallback.max_pending for g in gates.gates if g.fallback)
+        # Per loaded model (policies with the same fallback settings share one queue).
+        queues = {id(g.fallback): g.policy.fallback.max_pending for g in gates.gates if g.fallback}
+        waiting = sum(queues.values())
         if INSPECTION_WORKERS + waiting != self._workers:
             self._workers = INSPECTION_WORKERS + waiting
             previous = self._executor
