@@ -12,9 +12,6 @@ import contextlib
 import math
 import re
 import ssl
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +27,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from proxy.errors import InspectionFailed
+from proxy.identity.remember import Remembered
 
 MAX_CACHED_USERS = 10_000
 # RFC 4514: a backslash escapes one special character or stands before two hex digits.
@@ -81,22 +79,15 @@ class LdapGroups:
     def __init__(self, settings: LdapSettings) -> None:
         self._settings = settings
         self.directory = Directory(settings)
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+        self._cache: Remembered[str, frozenset[str]] = Remembered(MAX_CACHED_USERS)
 
     def groups_of(self, user: str) -> frozenset[str]:
         if not user:
             return frozenset()
-        with self._lock:
-            hit = self._cache.get(user)
-            if hit is not None and hit[0] > time.monotonic():
-                return hit[1]
-        groups = self._lookup(user)
-        with self._lock:
-            self._cache[user] = (time.monotonic() + self._settings.cache_s, groups)
-            self._cache.move_to_end(user)
-            while len(self._cache) > MAX_CACHED_USERS:
-                self._cache.popitem(last=False)
+        groups = self._cache.get(user)
+        if groups is None:
+            groups = self._lookup(user)
+            self._cache.put(user, groups, self._settings.cache_s)
         return groups
 
     def _lookup(self, user: str) -> frozenset[str]:

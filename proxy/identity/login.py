@@ -25,9 +25,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,6 +33,7 @@ from mitmproxy import exceptions, http
 from mitmproxy.addons import proxyauth
 
 from proxy.identity.ldap import Directory, IdentityLookupFailed, LdapSettings
+from proxy.identity.remember import Remembered
 
 log = logging.getLogger("pixelgate")
 
@@ -75,34 +74,26 @@ class DirectoryLogin:
         except ValueError as e:
             raise exceptions.OptionsError(f"Invalid LDAP specification in proxyauth: {e}") from None
         self._key = secrets.token_bytes(32)
-        self._lock = threading.Lock()
-        self._remembered: OrderedDict[bytes, float] = OrderedDict()
-        self._down_until = 0.0
+        self._remembered: Remembered[bytes, bool] = Remembered(MAX_REMEMBERED)
+        self._down_until = 0.0  # a float written whole: no lock needed
 
     def __call__(self, username: str, password: str) -> bool:
         if not username.strip() or not password or FILTER_SPECIALS & set(username):
             return False
         token = hmac.new(self._key, f"{username}\x00{password}".encode(), hashlib.sha256).digest()
-        now = time.monotonic()
-        with self._lock:
-            if self._remembered.get(token, 0.0) > now:
-                return True
-            if self._down_until > now:
-                return False
+        if self._remembered.get(token):
+            return True
+        if self._down_until > time.monotonic():
+            return False
         try:
             entry: dict[str, Any] | None = self.directory.entry(username, [])
             accepted = entry is not None and self.directory.accepts(entry["dn"], password)
         except IdentityLookupFailed as e:
-            with self._lock:
-                self._down_until = time.monotonic() + BACKOFF_S
+            self._down_until = time.monotonic() + BACKOFF_S
             log.warning("PixelGate refuses new logins for %g s: %s", BACKOFF_S, e)
             return False
         if accepted:
-            with self._lock:
-                self._remembered[token] = time.monotonic() + CACHE_S
-                self._remembered.move_to_end(token)
-                while len(self._remembered) > MAX_REMEMBERED:
-                    self._remembered.popitem(last=False)
+            self._remembered.put(token, True, CACHE_S)
         return accepted
 
 
