@@ -160,7 +160,13 @@ def build_gates(
         selector = kept if kept is not None and kept.identities == identities else None
         selector = selector or Selector(identities)
     paths = (default_policy, *(selector.identities.policies() if selector else ()))
-    by_policy = {path: build_gate(load_policy(path), parts) for path in dict.fromkeys(paths)}
+    kept_gates = previous.gates if previous is not None else ()
+    by_policy = {}
+    for path in dict.fromkeys(paths):
+        policy = load_policy(path)
+        # A policy that did not change keeps its gate (its detectors are not built again).
+        same = next((g for g in kept_gates if g.policy == policy), None)
+        by_policy[path] = same or build_gate(policy, parts)
     files = (*by_policy, identities_path) if identities_path else tuple(by_policy)
     user_ids = UserIds.from_env(key_env)
     if previous is not None and user_ids.ephemeral and previous.user_ids.ephemeral:

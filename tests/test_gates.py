@@ -124,6 +124,13 @@ def test_a_rebuild_keeps_what_did_not_change(gates: GateSet, tmp_path: Path) -> 
     assert rebuilt.choose(Identity("yann", None))[1].selection == "same-file"
     unchanged = build_gates(str(policy), str(identities), rebuilt)
     assert unchanged.selector is rebuilt.selector  # and with it the directory's cache
+    assert unchanged.gates == rebuilt.gates  # unchanged policies keep their gates
+    (tmp_path / "lab.yaml").write_text(
+        POLICY.format(audit=tmp_path / "audit.jsonl", mode="audit", rule="lab2", action="block")
+    )
+    edited = build_gates(str(policy), str(identities), unchanged)
+    assert edited.default is unchanged.default
+    assert edited.choose(Identity("dave", "10.20.0.7"))[0] not in unchanged.gates
 
 
 def test_the_follower_watches_every_named_policy_and_keeps_the_last_good_set(
