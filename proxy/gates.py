@@ -33,6 +33,7 @@ class Parts:
     audits: dict[str, AuditWriter] = field(default_factory=dict)
     models: list[tuple[FallbackSettings, ImageModel | None]] = field(default_factory=list)
     served: ImageStore = field(default_factory=ImageStore)
+    opened: list[AuditWriter] = field(default_factory=list)  # audit files this build opened
 
     @classmethod
     def of(cls, gates: tuple[Gate, ...]) -> Parts:
@@ -49,6 +50,7 @@ class Parts:
         path = os.path.abspath(path)
         if path not in self.audits:
             self.audits[path] = AuditWriter(path)
+            self.opened.append(self.audits[path])
         return self.audits[path]
 
     def model(self, policy: Policy) -> ImageModel | None:
@@ -162,11 +164,16 @@ def build_gates(
     paths = (default_policy, *(selector.identities.policies() if selector else ()))
     kept_gates = previous.gates if previous is not None else ()
     by_policy = {}
-    for path in dict.fromkeys(paths):
-        policy = load_policy(path)
-        # A policy that did not change keeps its gate (its detectors are not built again).
-        same = next((g for g in kept_gates if g.policy == policy), None)
-        by_policy[path] = same or build_gate(policy, parts)
+    try:
+        for path in dict.fromkeys(paths):
+            policy = load_policy(path)
+            # A policy that did not change keeps its gate (its detectors are not built again).
+            same = next((g for g in kept_gates if g.policy == policy), None)
+            by_policy[path] = same or build_gate(policy, parts)
+    except BaseException:
+        for writer in parts.opened:  # a broken file: nothing of this build stays open
+            writer.close()
+        raise
     files = (*by_policy, identities_path) if identities_path else tuple(by_policy)
     user_ids = UserIds.from_env(key_env)
     if previous is not None and user_ids.ephemeral and previous.user_ids.ephemeral:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxy.detectors.images import ImageDetectorStage
+from proxy.errors import PolicyError
 from proxy.gate import Call
 from proxy.gates import GateSet, build_gate, build_gates
 from proxy.identity.selection import Identity
@@ -232,3 +233,27 @@ def test_an_audit_mode_policy_records_user_ids_only_when_it_says_so(tmp_path: Pa
         verdict = gate.handle(adapter, request("a lighthouse"), call=Call(caller))
         assert verdict is not None
         assert (verdict.event.user or "")[:2] == (expected or "")
+
+
+def test_a_failed_build_leaves_no_audit_file_of_its_own_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import proxy.gates
+
+    opened: list[object] = []
+    real = proxy.gates.AuditWriter
+
+    def recording(path: str | None) -> object:
+        writer = real(path)
+        opened.append(writer)
+        return writer
+
+    monkeypatch.setattr(proxy.gates, "AuditWriter", recording)
+    policy, identities = files(tmp_path)
+    (tmp_path / "legal.yaml").write_text(
+        POLICY.format(audit=tmp_path / "legal.jsonl", mode="enforce", rule="r", action="block")
+    )
+    (tmp_path / "lab.yaml").write_text("version: 1\nrules: [oops\n")  # named after legal.yaml
+    with pytest.raises(PolicyError):
+        build_gates(str(policy), str(identities))
+    assert opened and all(w._file is None for w in opened)  # type: ignore[attr-defined]
