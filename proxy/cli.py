@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from proxy import logsafe
+
+    logsafe.install()  # libraries' records may quote request content; see proxy/logsafe.py
     args = _parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is not None:  # a command from COMMAND_MODULES

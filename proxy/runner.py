@@ -56,6 +56,9 @@ def build_master(
 def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str]) -> int:
     """Run until SIGINT/SIGTERM, then let requests in flight finish (proxy.drain).
     Returns 2 when options or the policy are invalid."""
+    from proxy import logsafe
+
+    logsafe.install()  # before mitmproxy is imported: its records quote client bytes
     from mitmproxy import exceptions
 
     async def main() -> int:
