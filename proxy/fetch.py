@@ -5,7 +5,8 @@ Only http(s). The host is resolved once and every address must be public (no loo
 private, link-local, multicast, reserved or shared ranges) unless the policy lists the host;
 the connection goes to the address that was checked, so a DNS answer cannot change in between.
 Redirects are followed a few times, each checked the same way. Size and time are bounded.
-Messages never quote the URL: it may carry personal data or tokens.
+Messages never quote the URL (it may carry personal data or tokens), nor anything the linked
+server answered.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def fetch_image(url: str, settings: RemoteImageSettings) -> bytes:
                 url = urljoin(url, location)
                 continue
             if response.status != 200:
-                raise RemoteImageRefused(f"an image link answered HTTP {response.status}")
+                # The status is the linked server's choice (the client's, perhaps): not quoted.
+                raise RemoteImageRefused("an image link did not answer 200 OK")
             return _read(response, connection, settings.max_bytes, deadline)
         finally:
             connection.close()

@@ -31,7 +31,7 @@ def inspect(
         outcome = pipeline.run(
             replace(request, images=inline), fallback_ready=fallback_ready, deadline=deadline
         )
-        note = f"{linked} image(s) by link forwarded uninspected (remote_images: allow)"
+        note = "images given by link forwarded uninspected (remote_images: allow)"
         decision = outcome.decision
         return replace(outcome, decision=replace(decision, reasons=(*decision.reasons, note)))
     fetched = tuple(

@@ -58,9 +58,8 @@ class Pipeline:
                     f"a text field exceeds the policy limit of {limits.max_prompt_chars} characters"
                 )
         if len(request.images) > limits.max_images:
-            raise RequestTooLarge(
-                f"{len(request.images)} images exceed the policy limit of {limits.max_images}"
-            )
+            # How many the client sent is not said: the reason goes to the audit.
+            raise RequestTooLarge(f"more images than the policy limit of {limits.max_images}")
 
     def detect(
         self,

@@ -102,9 +102,9 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody]:
     path = path[:-1] if path.endswith("/") else path
     match = _MODEL_PATH.fullmatch(path)
     if match is None or request.method != "POST":
+        # Neither method nor path is quoted: the reason goes to the audit.
         raise UnsupportedEndpoint(
-            f"{request.method[:16]} is not a FLUX endpoint PixelGate inspects here "
-            "(POST /v1/flux-...)"
+            "this method or path is not a FLUX endpoint PixelGate inspects (POST /v1/flux-...)"
         )
     body = JsonBody(request.body, request.content_type or "application/json")
     doc = body.doc

@@ -101,8 +101,9 @@ def _read(request: WireRequest) -> _Reading:
     path, _, query = request.path.partition("?")
     match = _PATH.fullmatch(path)
     if match is None or request.method != "POST" or match["method"] not in _OPERATIONS:
+        # Neither method nor path is quoted: the reason goes to the audit.
         raise UnsupportedEndpoint(
-            f"{request.method[:16]} request is not a Google endpoint PixelGate inspects "
+            "this method or path is not a Google endpoint PixelGate inspects "
             "(POST .../models/{model}:generateContent, :streamGenerateContent, :countTokens "
             "or :predict)"
         )

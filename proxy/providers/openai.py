@@ -129,10 +129,11 @@ def _read(request: WireRequest, image_keys: frozenset[str]) -> _Reading:
     operations = {**_OPERATIONS, **openai_chat.OPERATIONS}
     suffix = next((s for s in operations if trimmed.endswith(s)), None)
     if suffix is None or request.method != "POST":
-        # The path is not quoted: it goes to the audit, and a path can carry anything.
-        method = request.method if request.method.isalpha() else "this method"
+        # Neither method nor path is quoted: the reason goes to the audit, and the client
+        # chose both.
+        what = "this path" if suffix is None else "a method other than POST"
         raise UnsupportedEndpoint(
-            f"{method[:16]} on this path is not an OpenAI endpoint PixelGate inspects (POST "
+            f"{what} is not an OpenAI endpoint PixelGate inspects (POST "
             ".../images/generations, "
             "/images/edits, /images/variations, /responses or /chat/completions)"
         )

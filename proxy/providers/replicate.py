@@ -139,8 +139,9 @@ def _route(request: WireRequest) -> tuple[str, str | None]:
             return "predictions.cancel", None
         if path == _FILES:
             return "files.create", None
+    # Neither method nor path is quoted: the reason goes to the audit.
     raise UnsupportedEndpoint(
-        f"{request.method[:16]} is not a Replicate endpoint PixelGate inspects here (POST "
+        "this method or path is not a Replicate endpoint PixelGate inspects (POST "
         "/v1/predictions, /v1/models/{owner}/{name}/predictions, "
         "/v1/deployments/{owner}/{name}/predictions or /v1/files)"
     )

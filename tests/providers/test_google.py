@@ -331,7 +331,7 @@ def test_other_paths_are_unsupported(path: str) -> None:
 
 
 def test_other_method_is_unsupported() -> None:
-    with pytest.raises(UnsupportedEndpoint, match="GET"):
+    with pytest.raises(UnsupportedEndpoint, match="method or path"):
         adapter.parse(WireRequest("GET", "generativelanguage.googleapis.com", 443, GEN))
 
 
