@@ -32,8 +32,9 @@ MAX_CHARS = 2000
 # Every word of the log and exception messages in mitmproxy/proxy, addons, net, utils, tools and
 # its top-level modules, h2's exceptions and asyncio's log calls (taken from mitmproxy 11.0.2 by
 # reading the string constants of their log calls and raise statements), lower case. Left out:
-# single letters but "a" (a content word could be spelt out one letter at a time) and the
-# domain, product and format names that happen to appear there ("com", "org", "github", ...).
+# single letters but "a" and "s" ("HTTP(S)", "proxy's"), as a content word could be spelt out
+# one letter at a time, and the domain, product and format names that happen to appear there
+# ("com", "org", "github", ...).
 WORDS = frozenset(
     """
 a accept access ack acknowledge active add added additional addon addons addr address
@@ -82,7 +83,7 @@ quic raised range rdata read reading reason receive received record recursively 
 redirector regenerated regular related remote removal remove removed removing renamed
 replacement replay report request requests required requires reserved reset resource
 response responses restarting restore resume resumes retrieved return returncode returned
-returning reuse reverted riding rst run running same sans save saved scheduled scheme script
+returning reuse reverted riding rst run running s same sans save saved scheduled scheme script
 seclevel seconds see selector self send sending sendto sent sequence server servers service
 serving set setting settings should shrunk shutdown side sigchld signal signalled since
 single size skipped skipping sni socket socks5 spawn spec specific specification specified
