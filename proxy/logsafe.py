@@ -3,13 +3,14 @@
 mitmproxy, h2 and asyncio quote what they could not parse in their messages and exception
 reprs: a header block cut short, a request line, a header value, the SNI, a host name. Once
 `install()` has run, every record made by a logger other than PixelGate's own ("pixelgate",
-"proxy" and below them) is rewritten as it is created, before any filter or handler sees it:
-its message, with the arguments folded in, keeps only words of mitmproxy's, h2's and asyncio's
-own message templates (`WORDS`), IPv4/IPv6 address:port tokens and punctuation, and everything
-else becomes one `…` per stretch; its exception becomes type names and frames (file, line,
-function), never a message, an argument or a local. The logger's name, level and mitmproxy's
-`client` extra (the peer address) stay. Uncaught exceptions, thread crashes, unraisable
-exceptions and warnings are routed through the same rewrite instead of Python's printers.
+"proxy", "local_fallback" and below them) is rewritten as it is created, before any filter or
+handler sees it: its message, with the arguments folded in, keeps only words of mitmproxy's,
+h2's and asyncio's own message templates (`WORDS`), IPv4/IPv6 address:port tokens and
+punctuation, and everything else becomes one `…` per stretch; its exception becomes type names
+and frames (file, line, function), never a message, an argument or a local. The logger's name,
+level and mitmproxy's `client` extra (the peer address) stay. Uncaught exceptions, thread
+crashes, unraisable exceptions and warnings are routed through the same rewrite instead of
+Python's printers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from types import TracebackType
 from typing import Any
 
 PLACEHOLDER = "…"
-OWN_LOGGERS = ("pixelgate", "proxy")
+# PixelGate's code, whose messages are content-free by design: local_fallback is ours too, and
+# `pixelgate fallback serve` logs served requests there (tests count those lines).
+OWN_LOGGERS = ("pixelgate", "proxy", "local_fallback")
 # A longer message is cut first: it is client bytes, and tokenising it would cost event-loop time.
 MAX_CHARS = 2000
 
@@ -101,13 +104,18 @@ websocketmessage weight weren when where which while whitespace will window with
 without work workaround write writing yet you your zero""".split()
 )
 
-# IPv4:port, [IPv6]:port and *:port as mitmproxy's human.format_address writes them; the
-# lookarounds keep a number run such as a card number from lending its middle to a match.
-_ADDRESS = re.compile(
-    r"(?<![\w.:\[])(?:(?P<v4>\d{1,3}(?:\.\d{1,3}){3})|\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]|\*)"
-    r":(?P<port>\d{1,5})(?!\w|[.:]\w)"
+_SEPARATOR = r"[ \t\n!-/:-@\[-`{-~]"  # ASCII punctuation and whitespace but carriage returns
+# One token at a time, separators skipped: IPv4:port, [IPv6]:port and *:port as mitmproxy's
+# human.format_address writes them (the lookarounds keep a run of digits such as a card number
+# from lending its middle to one), else a word, else any other character.
+_TOKEN = re.compile(
+    r"(?<![\w.:\[])(?P<address>(?:(?P<v4>\d{1,3}(?:\.\d{1,3}){3})|\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]"
+    r"|\*):(?P<port>\d{1,5}))(?!\w|[.:]\w)"
+    rf"|(?P<word>[A-Za-z0-9]+)|(?!{_SEPARATOR}).",
+    re.S,
 )
-_TOKEN = re.compile(r"(?P<word>[A-Za-z0-9]+)|(?P<sep>[ \t\n!-/:-@\[-`{-~])|(?P<other>.)", re.S)
+_HIDDEN = "\0"  # stands for a hidden token until stretches of them are joined
+_STRETCH = re.compile(rf"{_HIDDEN}(?:{_SEPARATOR}*{_HIDDEN})*")
 
 
 def is_own(logger_name: str | None) -> bool:
@@ -118,56 +126,30 @@ def is_own(logger_name: str | None) -> bool:
 
 def clean_text(text: str) -> str:
     """`text` with every token that is not a template word, an address:port or punctuation
-    replaced, and each stretch of replaced tokens (with the punctuation between) as one `…`."""
+    hidden, and each stretch of hidden tokens (with the punctuation between) as one `…`."""
     cut = len(text) > MAX_CHARS
-    text = text[:MAX_CHARS]
-    out: list[str] = []
-    last = -1  # index in `out` of a placeholder followed only by separators so far
+    kept = _TOKEN.sub(_keep_or_hide, text[:MAX_CHARS]) + (_HIDDEN if cut else "")
+    return _STRETCH.sub(PLACEHOLDER, kept)
 
-    def hide() -> None:
-        nonlocal last
-        if last >= 0:
-            del out[last + 1 :]
-        else:
-            out.append(PLACEHOLDER)
-            last = len(out) - 1
 
-    def words(span: str) -> None:
-        nonlocal last
-        for token in _TOKEN.finditer(span):
-            value = token.group()
-            if token.lastgroup == "sep":
-                out.append(value)
-            elif token.lastgroup == "word" and value.lower() in WORDS:
-                out.append(value)
-                last = -1
-            else:
-                hide()
-
-    position = 0
-    for match in _ADDRESS.finditer(text):
-        words(text[position : match.start()])
-        position = match.end()
-        if _is_address(match):
-            out.append(match.group())
-            last = -1
-        else:
-            hide()
-    words(text[position:])
-    if cut:
-        hide()
-    return "".join(out)
+def _keep_or_hide(match: re.Match[str]) -> str:
+    token = match.group()
+    if match["address"]:
+        return token if _is_address(match) else _HIDDEN
+    return token if match["word"] and token.lower() in WORDS else _HIDDEN
 
 
 def _is_address(match: re.Match[str]) -> bool:
-    try:
-        if match["v4"]:
-            ipaddress.IPv4Address(match["v4"])
-        elif match["v6"]:
-            ipaddress.IPv6Address(match["v6"])
-    except ValueError:
+    if int(match["port"]) > 65535:
         return False
-    return int(match["port"]) <= 65535
+    if v4 := match["v4"]:  # by hand: ipaddress costs more than the rest of a short message
+        return all(o == "0" or (o[0] != "0" and int(o) <= 255) for o in v4.split("."))
+    if v6 := match["v6"]:
+        try:
+            ipaddress.IPv6Address(v6)
+        except ValueError:
+            return False
+    return True
 
 
 def describe_exception(error: BaseException) -> str:
@@ -236,7 +218,11 @@ class _Factory:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = self.previous(*args, **kwargs)
         if not is_own(record.name):
-            scrub(record)
+            try:
+                scrub(record)
+            except Exception:  # a log call must not fail, nor fall back to the raw record
+                record.msg, record.args = PLACEHOLDER, ()
+                record.exc_info, record.exc_text = None, None
         return record
 
 

@@ -178,7 +178,12 @@ def test_task_exception_never_retrieved_names_only_the_type(
 def test_pixelgate_records_are_left_as_written(records: list[logging.LogRecord]) -> None:
     logging.getLogger("pixelgate").info("policy %s loaded", "strict.yaml")
     logging.getLogger("proxy.addon").info("kept")
-    assert [written(r) for r in records] == ["policy strict.yaml loaded", "kept"]
+    logging.getLogger("local_fallback.server").info("%s %s %s", "POST", "/v1/images/edits", 200)
+    assert [written(r) for r in records] == [
+        "policy strict.yaml loaded",
+        "kept",
+        "POST /v1/images/edits 200",
+    ]
 
 
 def test_a_message_whose_arguments_do_not_fit_is_still_written(
@@ -205,3 +210,39 @@ def test_thread_crash_and_warning_name_only_types(records: list[logging.LogRecor
     text = "\n".join(written(r) for r in records)
     assert "ValueError" in text and "in crash" in text and "UserWarning" in text
     assert not [value for value in PLANTED if value in text]
+
+
+def test_a_record_that_cannot_be_rewritten_is_hidden_not_raised(
+    records: list[logging.LogRecord],
+) -> None:
+    not_an_exception = (ValueError, EMAIL, None)
+    logging.getLogger("mitmproxy").error("crashed", exc_info=not_an_exception)  # type: ignore[arg-type]
+    assert written(records[0]) == logsafe.PLACEHOLDER
+
+
+def test_a_long_message_is_cut_before_it_is_read(records: list[logging.LogRecord]) -> None:
+    logging.getLogger("mitmproxy").info("error " * 1000 + EMAIL)
+    text = written(records[0])
+    assert len(text) <= logsafe.MAX_CHARS + 1 and text.endswith(logsafe.PLACEHOLDER)
+
+
+def test_every_word_of_mitmproxys_proxy_log_calls_is_kept() -> None:
+    """The vocabulary was read from mitmproxy's source; a new mitmproxy's new words show here."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import mitmproxy.proxy
+
+    words: set[str] = set()
+    for path in Path(mitmproxy.proxy.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = getattr(node, "func", None)
+            name = getattr(func, "attr", getattr(func, "id", None))
+            if isinstance(node, ast.Call) and name in ("Log", "log", "debug", "info", "warning"):
+                for part in ast.walk(node.args[0]) if node.args else ():
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                        found = re.findall(r"[a-z0-9]{2,}", part.value.lower())
+                        words.update(w for w in found if not w.isdigit())
+    assert len(words) > 100
+    assert sorted(words - logsafe.WORDS - {"com", "org", "github"}) == []
