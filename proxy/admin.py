@@ -3,7 +3,8 @@
 A mitmproxy addon of its own (the PixelGate addon carries it as a sub-addon), so the proxy's
 hooks stay as they are. The server runs in a thread, bound to loopback unless the operator
 says otherwise, and answers three GETs: /metrics, /healthz (the process serves) and /readyz
-(a policy is in force and the local model, if the policy names one, is loaded and warm).
+(a policy is in force and the local model, if the policy names one, is loaded and warm; else
+503 with the reason, such as a reroute degraded to `fallback.on_unavailable` at start-up).
 Nothing it serves or logs comes from a request: the metrics carry counts under closed label
 sets (see proxy.metrics), and requests to the endpoint itself are not logged.
 """

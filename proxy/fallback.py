@@ -1,28 +1,44 @@
 """Which model answers reroutes: a local diffusers folder (queued), a remote service, or none.
 
-Loaded once at start-up; when none can be used, start-up says loudly that reroute is
-degraded to `fallback.on_unavailable`, and the proxy runs on.
+Loaded once at start-up (and again on a reload that changes the settings). When a configured
+model cannot be used, reroute is degraded to `fallback.on_unavailable`: the proxy still serves,
+so this is a warning, not an error (mitmproxy exits on any error logged during start-up), and
+`/readyz` answers 503 with the reason that `unavailable_reason` keeps.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from proxy.model import Action
-from proxy.policy import Policy
+from proxy.policy import FallbackSettings, Policy
 from proxy.reroute import ImageModel
 
 log = logging.getLogger("pixelgate")
 
+# Why the last load of each settings gave no model; the loader's own words (local_fallback
+# names the folder or URL the operator configured, never a library's message).
+_unavailable: dict[FallbackSettings, str] = {}
+_lock = threading.Lock()
+
+
+def unavailable_reason(settings: FallbackSettings) -> str | None:
+    """Why the model these settings name could not be loaded; None if it was, or never tried."""
+    with _lock:
+        return _unavailable.get(settings)
+
 
 def load_fallback(policy: Policy) -> ImageModel | None:
-    """The local model for reroute, loaded (and warmed) at start; None, said loudly, when
-    none is configured or it cannot be used: reroute then means fallback.on_unavailable."""
+    """The local model for reroute, loaded (and warmed) at start; None, said as a warning,
+    when none is configured or it cannot be used: reroute then means fallback.on_unavailable."""
     fallback = policy.fallback
     if fallback.url:
-        return _load_remote(fallback.url, fallback.token_env, fallback.on_unavailable)
-    if not fallback.model:
+        model = _load_remote(fallback)
+    elif fallback.model:
+        model = _load_local(fallback)
+    else:
         if any(rule.action is Action.REROUTE for rule in policy.rules):
             log.warning(
                 "PixelGate: no local fallback model (fallback.model); reroute is DEGRADED "
@@ -30,6 +46,26 @@ def load_fallback(policy: Policy) -> ImageModel | None:
                 fallback.on_unavailable,
             )
         return None
+    if model is not None:
+        with _lock:
+            _unavailable.pop(fallback, None)
+    return model
+
+
+def _degraded(settings: FallbackSettings, reason: str) -> None:
+    with _lock:
+        _unavailable[settings] = reason
+    # A warning: the proxy serves on, and mitmproxy would exit on an error during start-up.
+    log.warning(
+        "PixelGate: reroute is DEGRADED to fallback.on_unavailable: %s (%s); /readyz says "
+        "not ready until a reload loads the model",
+        settings.on_unavailable,
+        reason,
+    )
+
+
+def _load_local(fallback: FallbackSettings) -> ImageModel | None:
+    assert fallback.model is not None
     from local_fallback.generator import FallbackUnavailable, GenerationRequest
     from local_fallback.loading import load_generator
 
@@ -38,18 +74,14 @@ def load_fallback(policy: Policy) -> ImageModel | None:
             fallback.model, fallback.device, steps=fallback.steps, native_size=fallback.native_size
         )
     except FallbackUnavailable as e:
-        log.error(
-            "PixelGate: the local fallback cannot be used (%s); reroute is DEGRADED to "
-            "fallback.on_unavailable: %s",
-            e,
-            fallback.on_unavailable,
-        )
+        _degraded(fallback, f"the local fallback cannot be used: {e}")
         return None
     try:
         # Warm-up: the first call pays for lazy initialisation; no client should wait for it.
         generator.generate(GenerationRequest("warm-up", width=64, height=64))
     except (FallbackUnavailable, ValueError) as e:
-        log.error("PixelGate: the local fallback failed its warm-up (%s); reroute is DEGRADED", e)
+        # Both carry our own words: generate() translates library errors to their type.
+        _degraded(fallback, f"the local fallback failed its warm-up: {e}")
         return None
     log.info("PixelGate local fallback: %s on %s, warmed up", generator.model, generator.device)
     from local_fallback.queue import GenerationQueue
@@ -60,19 +92,15 @@ def load_fallback(policy: Policy) -> ImageModel | None:
     return GenerationQueue(generator, max_pending=fallback.max_pending, max_batch=batch)
 
 
-def _load_remote(url: str, token_env: str, on_unavailable: Action) -> ImageModel | None:
+def _load_remote(fallback: FallbackSettings) -> ImageModel | None:
+    assert fallback.url is not None
     from local_fallback.generator import FallbackUnavailable
     from local_fallback.remote import load_remote
 
     try:
-        remote = load_remote(url, token=os.environ.get(token_env) or None)
+        remote = load_remote(fallback.url, token=os.environ.get(fallback.token_env) or None)
     except FallbackUnavailable as e:
-        log.error(
-            "PixelGate: the remote fallback cannot be used (%s); reroute is DEGRADED to "
-            "fallback.on_unavailable: %s",
-            e,
-            on_unavailable,
-        )
+        _degraded(fallback, f"the remote fallback cannot be used: {e}")
         return None
     log.info("PixelGate remote fallback: %s (%s)", remote.model, remote.device)
     return remote

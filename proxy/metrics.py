@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from proxy.audit import AuditEvent
+from proxy.fallback import unavailable_reason
 from proxy.metrics_vocabulary import (
     ERROR_CODES,
     GATE_RULES,
@@ -148,9 +149,13 @@ class Metrics:
         if not self._gates:
             return False, "no policy loaded yet"
         for gate in self._gates:
-            configured = bool(gate.policy.fallback.model or gate.policy.fallback.url)
-            if configured and gate.fallback is None:
-                return False, "the fallback model is configured but not available"
+            settings = gate.policy.fallback
+            if (settings.model or settings.url) and gate.fallback is None:
+                why = unavailable_reason(settings) or "the fallback model is not available"
+                return False, (
+                    f"reroute is degraded to fallback.on_unavailable: {settings.on_unavailable}"
+                    f" ({why})"
+                )
         return True, "ready"
 
     def observe(self, event: AuditEvent) -> None:
