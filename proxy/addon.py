@@ -1,36 +1,39 @@
 """The mitmproxy addon: a thin shell around `Gate`.
 
-Only provider hosts are decrypted; other TLS connections are tunnelled untouched. Provider
-request bodies are read whole (never streamed past inspection), inspected off the event
-loop, and every outcome, including our own failures, is decided here: mitmproxy's safecall
-would log a hook exception and forward the flow, so no exception may leave `request`.
+Only connections to provider hosts are decrypted, and never relayed raw (proxy.layering);
+other TLS connections are tunnelled untouched. A request belongs to a provider when any name
+it gives for its destination is a provider host, and is refused when those names disagree
+(proxy.destination). Provider request bodies are read whole (never streamed past
+inspection) and inspected off the event loop. Every hook that decides a flow's fate runs
+through proxy.failsafe, whose failure path refuses and audits: mitmproxy would log a hook's
+exception and forward the flow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from mitmproxy import ctx, exceptions, http, optmanager, tls
+from mitmproxy import connection, ctx, exceptions, http, optmanager
 from mitmproxy.addonmanager import Loader
 
-from proxy import memory
+from proxy import failsafe, memory, trailers
 from proxy.admin import Admin
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.ca_cli import trust_hint
-from proxy.errors import (
-    PolicyError,
-    RequestTooLarge,
-)
+from proxy.destination import Claims, provider_of
+from proxy.errors import DestinationMismatch, PixelGateError, PolicyError, RequestTooLarge
 from proxy.flows import identity_of, mitm_response
 from proxy.gate import Call, Gate, Verdict
 from proxy.gates import GateSet, build_gates
 from proxy.identity import login
 from proxy.identity.ldap import IdentityLookupFailed
 from proxy.inspector import Inspector, reject
+from proxy.layering import Layering
 from proxy.policy import bundled_policy_path
 from proxy.providers.base import ProviderAdapter
+from proxy.providers.unknown import UNKNOWN
 from proxy.quiet import silence_content_loggers
 from proxy.reload import Follower
 from proxy.served import served_answer
@@ -39,6 +42,8 @@ log = logging.getLogger("pixelgate")
 # `proxyauth=ldap:...` logins go through PixelGate's DirectoryLogin, not mitmproxy's LDAP
 # check (unescaped filter, no timeouts, unverified ldaps): set before any option is.
 login.install()
+# HTTP/1 requests ending in trailer fields crash mitmproxy's connection handler otherwise.
+trailers.install()
 
 DECISION_HEADER = "X-PixelGate-Decision"
 _BODY_BOUND = 256 * 1024 * 1024  # mitmproxy's own limit, at least, for any body it buffers
@@ -60,7 +65,9 @@ class PixelGate:
     def __init__(self) -> None:
         self.gates: GateSet | None = None
         self.admin = Admin()  # a sub-addon: metrics and health checks, across reloads
-        self.addons = [self.admin]
+        self.layering = Layering(self._touches)  # sub-addon: what is decrypted, and as what
+        self.addons = [self.admin, self.layering]
+        self._hosts: dict[str, str] = {}  # client connection id -> the provider host it used
         self._inspector = Inspector()
         self._retired: list[AuditWriter] = []  # audit files of replaced gates: closed at exit
         self._follower: Follower | None = None
@@ -171,25 +178,31 @@ class PixelGate:
             gate.audit.close()
         self._inspector.close()
 
-    def _route(self, host: str | None, port: int) -> ProviderAdapter | None:
-        return self.gates.route(host, port) if self.gates and host else None
+    def _touches(self, host: str, port: int) -> bool:
+        return self.gates is not None and self.gates.route(host, port) is not None
 
-    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
-        # Intercept when either the CONNECT target or the SNI is a provider: a client cannot
-        # slip past by sending a misleading SNI, nor by connecting to an address directly.
-        address = data.context.server.address
-        port = address[1] if address else 443
-        names = {data.client_hello.sni, address[0] if address else None}
-        if not any(self._route(name, port) for name in names):
-            data.ignore_connection = True
+    def client_disconnected(self, client: connection.Client) -> None:
+        self._hosts.pop(client.id, None)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        gates = self.gates
-        if flow.response or flow.error or not flow.live or gates is None:
-            return
-        adapter = _match(gates.route, flow)
-        if adapter is None:
-            return
+        if _pending(flow) and (gates := self.gates) is not None:
+            failsafe.decided(flow, lambda: self._headers(flow, gates), self._fail)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if _pending(flow) and (gates := self.gates) is not None:
+            await failsafe.decided_async(flow, lambda: self._inspect(flow, gates), self._fail)
+
+    def _headers(self, flow: http.HTTPFlow, gates: GateSet) -> bool:
+        """Match the flow to its provider (or refuse it), before its body is read."""
+        try:
+            found = provider_of(gates.route, _claims(flow, self._hosts.get(flow.client_conn.id)))
+        except DestinationMismatch as e:
+            self._conclude(flow, UNKNOWN, reject(gates.default, UNKNOWN, e, Call()))
+            return True
+        if found is None:
+            return False
+        adapter, host = found
+        self._hosts[flow.client_conn.id] = host  # later requests on it must agree
         flow.metadata[_META_ADAPTER] = adapter
         flow.request.stream = False  # bodies to providers are inspected whole, never streamed
         declared = flow.request.headers.get("content-length", "")
@@ -198,19 +211,18 @@ class PixelGate:
             error = RequestTooLarge(f"request body exceeds the policy limit of {limit} bytes")
             call = Call(gates.caller(identity_of(flow)))
             self._conclude(flow, adapter, reject(gates.default, adapter, error, call))
+        return True
 
-    async def request(self, flow: http.HTTPFlow) -> None:
-        gates = self.gates
-        if flow.response or flow.error or not flow.live or gates is None:
-            return
+    async def _inspect(self, flow: http.HTTPFlow, gates: GateSet) -> bool:
         matched = flow.metadata.get(_META_ADAPTER)
         if not isinstance(matched, ProviderAdapter):
-            return
+            return False
+        flow.request.trailers = None  # HTTP/2 trailers are not read, so never sent on
         # Links to locally made images (one store for every policy) need no policy choice.
         served = served_answer(gates.default.served, flow.request, matched)
         if served is not None:
             flow.response = mitm_response(served)
-            return
+            return True
         who = identity_of(flow)
         try:
             if gates.may_block:  # a directory lookup: not on the event loop
@@ -220,17 +232,28 @@ class PixelGate:
         except IdentityLookupFailed as e:
             call = Call(gates.caller(who))
             self._conclude(flow, matched, reject(gates.default, matched, e, call))
-            return
-        adapter = _match(gate.route, flow)
-        if adapter is None:
-            return  # not a provider host under the sender's own policy
+            return True
+        adapter = gate.route(flow.request.host, flow.request.port) or matched
         self._conclude(
             flow, adapter, await self._inspector.verdict(flow, gate, adapter, Call(caller))
         )
+        return True
+
+    def _fail(self, flow: http.HTTPFlow, error: PixelGateError) -> None:
+        """The failure path of every hook that decides a flow's fate: refused, audited."""
+        adapter = flow.metadata.get(_META_ADAPTER)
+        if not isinstance(adapter, ProviderAdapter):
+            adapter = UNKNOWN
+        gates = self.gates
+        if gates is None:
+            flow.response = mitm_response(failsafe.last_resort(adapter, error))
+            return
+        self._conclude(flow, adapter, reject(gates.default, adapter, error, Call()))
 
     def _conclude(
         self, flow: http.HTTPFlow, adapter: ProviderAdapter, verdict: Verdict | None
     ) -> None:
+        flow.metadata[failsafe.SETTLED] = True
         if verdict is None:
             self._stop_on_audit_failure(flow, adapter)
         else:
@@ -265,14 +288,20 @@ class PixelGate:
             flow.response.headers[DECISION_HEADER] = decision
 
 
-def _match(
-    route: Callable[[str, int], ProviderAdapter | None], flow: http.HTTPFlow
-) -> ProviderAdapter | None:
-    """The adapter for the flow's host, or for its Host header (reverse and transparent)."""
+def _pending(flow: http.HTTPFlow) -> bool:
+    return not (flow.response or flow.error or not flow.live)
+
+
+def _claims(flow: http.HTTPFlow, earlier: str | None) -> Claims:
+    """Every name `flow` gives for where it goes (see proxy.destination)."""
     request = flow.request
-    header = request.host_header and request.host_header.split(":")[0]
-    for host in (request.host, header):
-        adapter = route(host, request.port) if host else None
-        if adapter is not None:
-            return adapter
-    return None
+    authorities = [*request.headers.get_all("host")]
+    if request.authority:
+        authorities.append(request.authority)
+    return Claims(
+        target=request.host,
+        port=request.port,
+        sni=flow.client_conn.sni,
+        authorities=tuple(authorities),
+        earlier=earlier,
+    )

@@ -67,3 +67,18 @@ class PolicyError(PixelGateError):
         self.message = message
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class DestinationMismatch(RequestRejected):
+    """The names a request gives for its destination disagree, and one is a provider host."""
+
+    status = 421
+    code = "pixelgate_destination_mismatch"
+    forwardable = False
+
+
+class InternalError(InspectionFailed):
+    """PixelGate itself failed while deciding a request's fate: never forwarded."""
+
+    code = "pixelgate_internal_error"
+    forwardable = False

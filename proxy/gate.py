@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 
 from proxy.audit import NOBODY, AuditEvent, AuditWriter, Caller, count_findings, fingerprint
 from proxy.detectors.base import Detector
-from proxy.detectors.images import ImageDetectorStage
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
 from proxy.inspection import inspect, unless_unrewritable
 from proxy.model import Action, ImageRequest
@@ -30,10 +29,6 @@ from proxy.served import ImageStore
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-
-# Up to this much text, with no image and only cheap text detectors, inspecting on the
-# event loop costs less than handing the request to a worker thread and back.
-_INLINE_MAX_CHARS = 8 * 1024
 
 
 class Ticket:
@@ -99,14 +94,6 @@ class Gate:
     def enforcing(self) -> bool:
         return self.policy.mode == "enforce"
 
-    def _cheap(self, request: ImageRequest) -> bool:
-        """Small text-only work: cheaper on the event loop than a hand-off to a thread."""
-        if request.images or sum(len(p.text) for p in request.prompts) > _INLINE_MAX_CHARS:
-            return False
-        return all(
-            d.cheap for d in self.pipeline.detectors if not isinstance(d, ImageDetectorStage)
-        )
-
     def route(self, host: str, port: int) -> ProviderAdapter | None:
         return self.router.match(host, port)
 
@@ -115,11 +102,9 @@ class Gate:
         adapter: ProviderAdapter,
         wire: WireRequest,
         *,
-        cheap_only: bool = False,
         call: Call | None = None,
-    ) -> Verdict | None:
-        """The verdict for one request. With `cheap_only`, None (and nothing audited) when
-        the request turns out to need costly work: call again off the event loop. The audit
+    ) -> Verdict:
+        """The verdict for one request (costly: call it off the event loop). The audit
         event is written only if this call takes `call`'s ticket."""
         call = call or Call()
         deadline = time.monotonic() + self.policy.limits.inspection_timeout_s
@@ -136,8 +121,6 @@ class Gate:
             return self._finish(event, call)
         try:
             parsed = adapter.parse(wire)
-            if cheap_only and not self._cheap(parsed):
-                return None
             ready = self.fallback is not None and adapter.can_render(parsed)
             outcome = unless_unrewritable(
                 inspect(self.pipeline, self.policy.remote_images, parsed, ready, deadline),
@@ -145,8 +128,6 @@ class Gate:
                 ready,
             )
             rerouted = outcome.decision.action is Action.REROUTE and self.enforcing
-            if cheap_only and rerouted:
-                return None  # generating an image is never done on the event loop
             body = self._rewrite(adapter, wire, outcome)
         except PixelGateError as e:
             return self.reject(adapter, e, call=call)

@@ -1,5 +1,6 @@
-"""Running a gate on a provider request: inline when the work is cheap, else in a worker
-thread, within the policy's inspection deadline.
+"""Running a gate on a provider request in a worker thread, within the policy's inspection
+deadline. Nothing of it runs on mitmproxy's event loop: not the body's decoding, not the
+parse, not the smallest prompt (a prompt's size says nothing of what a pattern costs on it).
 
 A rerouted request holds its worker while it waits for the local model, so the pool has room
 for every request the fallback queues may hold besides the inspection workers: waiting
@@ -18,11 +19,11 @@ from typing import TypeVar
 from mitmproxy import http
 
 from proxy.audit import AuditSinkError
-from proxy.errors import InspectionTimeout, MalformedRequest, PixelGateError
+from proxy.errors import InspectionTimeout, InternalError, PixelGateError
 from proxy.flows import wire_request
 from proxy.gate import Call, Gate, Verdict
 from proxy.gates import GateSet
-from proxy.providers.base import ProviderAdapter, WireRequest
+from proxy.providers.base import ProviderAdapter
 
 log = logging.getLogger("pixelgate")
 
@@ -61,31 +62,24 @@ class Inspector:
     ) -> Verdict | None:
         """The gate's verdict on `flow`; None when the audit sink failed."""
         try:
-            limit = gate.policy.limits.max_body_bytes
-            if flow.request.headers.get("content-encoding", "identity").lower() != "identity":
-                # Inflating up to the limit is CPU work: not on the event loop.
-                wire = await self.run(wire_request, flow, limit)
-            else:
-                wire = wire_request(flow, limit)
-            verdict = gate.handle(adapter, wire, cheap_only=True, call=call)
-            return verdict or await self._off_loop(gate, adapter, wire, call)
+            return await self._off_loop(flow, gate, adapter, call)
         except PixelGateError as e:
             return reject(gate, adapter, e, call)
         except AuditSinkError:
             return None
         except Exception as e:  # noqa: BLE001 - never let mitmproxy forward uninspected
             log.error("PixelGate internal error: %s", type(e).__name__)
-            return reject(gate, adapter, MalformedRequest("internal error"), call)
+            return reject(gate, adapter, InternalError("internal error"), call)
 
     async def _off_loop(
-        self, gate: Gate, adapter: ProviderAdapter, wire: WireRequest, call: Call
+        self, flow: http.HTTPFlow, gate: Gate, adapter: ProviderAdapter, call: Call
     ) -> Verdict:
         """Inspect in a worker thread. The pipeline stops itself at the policy's deadline
         between detectors; a detector that hangs inside is given up on a little later: the
         client gets the timeout answer and the worker's late verdict is discarded unaudited.
         A worker waiting for the local model is not cut off (the model has its own bounds)."""
         job = asyncio.get_running_loop().run_in_executor(
-            self._executor, functools.partial(gate.handle, adapter, wire, call=call)
+            self._executor, functools.partial(_handle, flow, gate, adapter, call)
         )
         limit = gate.policy.limits.inspection_timeout_s + DEADLINE_GRACE_S
         try:
@@ -100,8 +94,17 @@ class Inspector:
                 )
                 log.warning("PixelGate gave up on an inspection at the deadline")
                 verdict = gate.reject(adapter, timeout, call=Call(call.caller))
-        assert verdict is not None  # only cheap_only calls return None
         return verdict
+
+
+def _handle(flow: http.HTTPFlow, gate: Gate, adapter: ProviderAdapter, call: Call) -> Verdict:
+    """In a worker: the body decoded within the policy's limit, then the gate's verdict.
+    (mitmproxy awaits the hook meanwhile, so nothing else touches the flow.)"""
+    try:
+        wire = wire_request(flow, gate.policy.limits.max_body_bytes)
+    except PixelGateError as e:
+        return gate.reject(adapter, e, call=call)
+    return gate.handle(adapter, wire, call=call)
 
 
 def reject(

@@ -59,7 +59,9 @@ def openai_flow(body: bytes) -> tflow.HTTPFlow:
         ],
         content=body,
     )
-    return tflow.tflow(req=request)
+    flow = tflow.tflow(req=request)
+    flow.client_conn.sni = "api.openai.com"  # the TLS server name matches the request
+    return flow
 
 
 async def run_hooks(addon: PixelGate, flow: tflow.HTTPFlow) -> None:
@@ -96,6 +98,7 @@ async def test_flows_to_other_hosts_are_not_touched() -> None:
     with taddons.context(addon, loadcore=False):
         addon.gate = gate_with([ExplodingDetector()])
         flow = tflow.tflow(req=tutils.treq(host="example.com", port=443, content=b"x"))
+        flow.client_conn.sni = None
         await run_hooks(addon, flow)
         assert flow.response is None
 
@@ -106,7 +109,7 @@ def client_hello(addon: PixelGate, address: tuple[str, int], sni: str | None) ->
     ctx.server.address = address
     hello = tls.ClientHello(_client_hello_bytes(sni))
     data = tls.ClientHelloData(ctx, hello)
-    addon.tls_clienthello(data)
+    addon.layering.tls_clienthello(data)
     return not data.ignore_connection
 
 

@@ -110,32 +110,6 @@ def test_error_messages_never_quote_the_body(tmp_path: Path) -> None:
     assert secret not in (tmp_path / "audit.jsonl").read_text()
 
 
-def test_text_only_requests_are_inspected_inline_and_images_are_handed_off(
-    tmp_path: Path,
-) -> None:
-    from helpers.images import encode, landscape
-
-    policy = load_policy_text(
-        "version: 1\naudit: {path: " + str(tmp_path / "audit.jsonl") + "}\n"
-        "rules:\n  - {id: faces, entities: [FACE], action: redact}\n"
-        "  - {id: mail, entities: [EMAIL_ADDRESS], action: redact}\n",
-        "t.yaml",
-    )
-    gate = Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
-    assert gate.handle(OPENAI, generation("a fox"), cheap_only=True) is not None
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na fox\r\n'
-        b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
-        b"Content-Type: image/png\r\n\r\n" + encode(landscape()) + b"\r\n--b--\r\n"
-    )
-    multipart = MappingProxyType({"content-type": "multipart/form-data; boundary=b"})
-    edit = WireRequest("POST", "api.openai.com", 443, "/v1/images/edits", multipart, body)
-    assert gate.handle(OPENAI, edit, cheap_only=True) is None
-    assert len(events(tmp_path)) == 1  # nothing audited for the hand-off
-    assert gate.handle(OPENAI, edit) is not None
-    assert len(events(tmp_path)) == 2
-
-
 class _Busy(Exception):
     retry_after = 7
 

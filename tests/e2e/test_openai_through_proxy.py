@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
-import httpx
 import openai
 import pytest
 from helpers.e2e import (
@@ -171,14 +172,39 @@ def test_bodyless_request_to_provider_passes(proxy: Proxy, upstream: Upstream) -
     assert len(upstream.received) == 1
 
 
+def _tls_through(proxy: Proxy, target: str, sni: str | None, trust: Path) -> ssl.SSLSocket:
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
+    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+    context = ssl.create_default_context(cafile=str(trust))
+    context.check_hostname = False
+    return context.wrap_socket(sock, server_hostname=sni)
+
+
 def test_other_https_hosts_are_tunnelled_not_decrypted(proxy: Proxy, upstream: Upstream) -> None:
-    # Trusting only the upstream's own certificate: this works only if the proxy passed the
-    # client's TLS handshake through instead of answering with a certificate of its own.
-    context = ssl.create_default_context(cafile=str(upstream.cert))
-    with httpx.Client(proxy=f"http://127.0.0.1:{proxy.port}", verify=context) as http:
-        response = http.get(f"https://127.0.0.1:{upstream.port}/v1/models")
-    assert response.status_code == 200
-    assert "x-pixelgate-decision" not in response.headers
+    # Trusting only the upstream's own certificate: the handshake succeeds only if the proxy
+    # passed it through instead of answering with a certificate of its own.
+    target = f"127.0.0.1:{upstream.port}"
+    with _tls_through(proxy, target, "not-a-provider.test", upstream.cert) as tls:
+        tls.sendall(b"GET /v1/models HTTP/1.1\r\nHost: not-a-provider.test\r\n\r\n")
+        assert tls.recv(4096).startswith(b"HTTP/1.1 200 OK\r\nServer: BaseHTTP")
+
+
+def test_a_connection_naming_no_host_is_decrypted_so_its_host_header_decides(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    # An address and no SNI: only the Host header says where the request goes, and a
+    # provider's front end may route by it, so the proxy answers the handshake itself.
+    target = f"127.0.0.1:{upstream.port}"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _tls_through(proxy, target, None, upstream.cert)
+    with _tls_through(proxy, target, None, proxy.ca) as tls:
+        tls.sendall(b"GET /v1/models HTTP/1.1\r\nHost: not-a-provider.test\r\n\r\n")
+        answer = tls.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200") and b"x-pixelgate-decision" not in answer.lower()
 
 
 def test_a_passthrough_endpoint_is_forwarded_as_sent_and_others_stay_refused(
