@@ -45,7 +45,7 @@ login.install()
 # HTTP/1 requests ending in trailer fields crash mitmproxy's connection handler otherwise.
 trailers.install()
 
-DECISION_HEADER = "X-PixelGate-Decision"
+DECISION_HEADER = failsafe.DECISION_HEADER
 _BODY_BOUND = 256 * 1024 * 1024  # mitmproxy's own limit, at least, for any body it buffers
 _META_ADAPTER = "pixelgate_adapter"
 _META_DECISION = "pixelgate_decision"

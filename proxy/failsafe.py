@@ -24,6 +24,7 @@ log = logging.getLogger("pixelgate")
 Step = Callable[[], bool]
 Fail = Callable[[http.HTTPFlow, PixelGateError], None]
 SETTLED = "pixelgate_settled"  # flow.metadata key: a verdict was applied to the flow
+DECISION_HEADER = "X-PixelGate-Decision"
 
 
 def decided(flow: http.HTTPFlow, step: Step, fail: Fail) -> None:
@@ -56,7 +57,8 @@ def _failed(flow: http.HTTPFlow, fail: Fail, cause: Exception | None) -> None:
         fail(flow, InternalError(f"PixelGate failed while deciding this request ({what})"))
     except Exception as e:  # noqa: BLE001 - the last line: answer without any of our parts
         log.error("PixelGate could not refuse a request cleanly: %s", type(e).__name__)
-        flow.response = http.Response.make(502, _LAST_RESORT, {"content-type": "text/plain"})
+        headers = {"content-type": "text/plain", DECISION_HEADER: "block"}
+        flow.response = http.Response.make(502, _LAST_RESORT, headers)
 
 
 _LAST_RESORT = b"PixelGate could not decide on this request and refused it.\n"

@@ -1,0 +1,142 @@
+"""Fault injection into every step that decides a flow's fate: each failure is refused, never
+forwarded, and audited once (proxy.failsafe). (A failure inside inspection proper, such as an
+adapter's parse or a detector, is the policy's on_error to decide: see test_addon.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from mitmproxy import connection
+from mitmproxy.proxy import context, layer, layers
+from mitmproxy.test import taddons, tflow, tutils
+
+from proxy import addon as addon_module
+from proxy import inspector as inspector_module
+from proxy.addon import DECISION_HEADER, PixelGate
+from proxy.audit import AuditEvent, AuditWriter
+from proxy.gate import Gate
+from proxy.gates import GateSet
+from proxy.inspector import Inspector
+from proxy.layering import Layering
+from proxy.policy import load_policy_text
+from proxy.providers import ADAPTERS
+
+POLICY = """version: 1
+mode: enforce
+on_error: allow
+audit: {path: null}
+rules:
+  - {id: contact-details, entities: [EMAIL_ADDRESS], action: redact}
+"""
+
+
+class Injected(Exception):
+    """A bug planted in one step."""
+
+
+def explode(*args: Any, **kwargs: Any) -> Any:
+    raise Injected("a planted failure that quotes jane.doe@example.org")
+
+
+def openai_flow() -> tflow.HTTPFlow:
+    body = b'{"prompt": "a cat"}'
+    request = tutils.treq(
+        host="api.openai.com",
+        port=443,
+        scheme=b"https",
+        authority=b"api.openai.com",
+        path=b"/v1/images/generations",
+        method=b"POST",
+        headers=[(b"content-type", b"application/json"), (b"host", b"api.openai.com")],
+        content=body,
+    )
+    flow = tflow.tflow(req=request)
+    flow.client_conn.sni = "api.openai.com"
+    return flow
+
+
+@pytest.fixture
+def audited() -> Iterator[tuple[PixelGate, list[AuditEvent]]]:
+    addon = PixelGate()
+    with taddons.context(addon, loadcore=False):
+        # on_error: allow, so only the fail-safe path explains a block.
+        gate = Gate(load_policy_text(POLICY, "t.yaml"), ADAPTERS, [], AuditWriter(None))
+        events: list[AuditEvent] = []
+        gate.observers.append(events.append)
+        addon.gate = gate
+        yield addon, events
+
+
+STEPS = [
+    (addon_module, "served_answer"),
+    (addon_module, "identity_of"),
+    (addon_module, "provider_of"),
+    (addon_module, "_claims"),
+    (GateSet, "choose"),
+    (GateSet, "route"),
+    (Inspector, "verdict"),
+    (inspector_module, "wire_request"),
+    (Gate, "handle"),
+]
+
+
+@pytest.mark.parametrize(("owner", "name"), STEPS, ids=[name for _, name in STEPS])
+async def test_a_failure_in_any_step_is_refused_and_audited_once(
+    audited: tuple[PixelGate, list[AuditEvent]],
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    name: str,
+) -> None:
+    addon, events = audited
+    monkeypatch.setattr(owner, name, explode)
+    flow = openai_flow()
+    addon.requestheaders(flow)
+    await addon.request(flow)
+    assert flow.response is not None and flow.response.status_code >= 400
+    assert flow.response.headers.get(DECISION_HEADER) == "block"
+    assert b"jane.doe" not in (flow.response.content or b"")
+    assert json.loads(flow.response.content or b"")["error"]["code"].startswith("pixelgate_")
+    assert len(events) == 1 and events[0].action == "block"
+
+
+async def test_a_step_that_claims_the_flow_but_leaves_it_undecided_is_refused(
+    audited: tuple[PixelGate, list[AuditEvent]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addon, events = audited
+
+    async def claimed_only(*args: Any) -> bool:
+        return True
+
+    monkeypatch.setattr(PixelGate, "_inspect", claimed_only)
+    flow = openai_flow()
+    addon.requestheaders(flow)
+    await addon.request(flow)
+    assert flow.response is not None and flow.response.status_code == 502
+    assert len(events) == 1 and events[0].error == "pixelgate_internal_error"
+
+
+async def test_when_even_the_refusal_fails_a_fixed_answer_is_given(
+    audited: tuple[PixelGate, list[AuditEvent]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addon, _ = audited
+    monkeypatch.setattr(Gate, "handle", explode)
+    monkeypatch.setattr(Gate, "reject", explode)
+    flow = openai_flow()
+    addon.requestheaders(flow)
+    await addon.request(flow)
+    assert flow.response is not None and flow.response.status_code == 502
+    assert flow.response.headers[DECISION_HEADER] == "block"
+
+
+def test_a_failure_telling_a_connections_destination_reads_it_as_http() -> None:
+    layering = Layering(explode)
+    client = connection.Client(peername=("127.0.0.1", 5000), sockname=("127.0.0.1", 8080))
+    ctx = context.Context(client, options=None)  # type: ignore[arg-type]
+    ctx.server.address = ("api.openai.com", 443)
+    nextlayer = layer.NextLayer(ctx)
+    nextlayer.layer = layers.TCPLayer(ctx)
+    layering.next_layer(nextlayer)
+    assert isinstance(nextlayer.layer, layers.HttpLayer)
