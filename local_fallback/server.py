@@ -40,6 +40,7 @@ GENERATIONS = "/v1/images/generations"
 EDITS = "/v1/images/edits"
 HEALTHZ = "/healthz"
 _ROUTES = frozenset({GENERATIONS, EDITS, HEALTHZ})
+_METHODS = frozenset({"GET", "POST"})
 
 
 class ImageGenerator(Protocol):
@@ -318,8 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Method and path as the client wrote them only when they are ones served here.
         route = urlsplit(self.path).path
-        log.info("%s %s %s", self.command, route if route in _ROUTES else "-", code)
+        method = self.command if self.command in _METHODS else "-"
+        log.info("%s %s %s", method, route if route in _ROUTES else "-", code)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the stdlib's lines carry the request line (query strings included)

@@ -413,3 +413,13 @@ def test_log_names_method_route_and_status_but_never_the_prompt(
     assert "GET - 404" in server_log
     for word in ("Jane", "Elm", "42"):
         assert word not in logged
+
+
+def test_the_request_log_names_no_method_or_path_the_client_made_up(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="local_fallback"):
+        httpx.request("JANEDOEEXAMPLEORG", f"{url}/v1/images/jane.doe.example.org?q=4539")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "JANEDOE" not in logged and "jane.doe" not in logged and "4539" not in logged
+    assert "- - 501" in logged
