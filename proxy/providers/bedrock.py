@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImageRequest
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import MAX_DEPTH, JsonBody, child
 
@@ -151,7 +152,7 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody]:
             "image model)"
         )
     model = unquote(match.group(1))
-    body = JsonBody(request.body, request.content_type)
+    body = Base64Body(request.body, request.content_type)
     family = _family(model.lower(), body.doc)
     params: dict[str, object] = {"n": 1, "model": model, "family": family}
     accept = request.headers.get("accept")

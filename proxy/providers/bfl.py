@@ -8,7 +8,6 @@ whose `result.sample` is an image the proxy serves too.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import time
@@ -20,6 +19,8 @@ from typing import Any
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImageRequest
+from proxy.providers import b64
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import JsonBody, child, is_link, media_type_of
 from proxy.providers.sizes import size_of
@@ -106,7 +107,7 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody]:
         raise UnsupportedEndpoint(
             "this method or path is not a FLUX endpoint PixelGate inspects (POST /v1/flux-...)"
         )
-    body = JsonBody(request.body, request.content_type or "application/json")
+    body = Base64Body(request.body, request.content_type or "application/json")
     doc = body.doc
     params: dict[str, object] = {"n": 1, "model": match.group(1)}
     for key, value in doc.items():
@@ -166,8 +167,5 @@ def _image(body: JsonBody, doc: dict[str, Any], key: str, pointer: str, role: st
 def _looks_like_image(value: str) -> bool:
     if value[:5].lower() == "data:" or is_link(value):
         return True
-    try:
-        data = base64.b64decode(value[:64], validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return media_type_of(data) != "application/octet-stream"
+    start = b64.head(value)
+    return start is not None and media_type_of(start) != "application/octet-stream"

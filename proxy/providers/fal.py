@@ -18,6 +18,7 @@ from typing import Any
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImageRequest
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import MAX_DEPTH, JsonBody, child
 
@@ -123,7 +124,7 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody | None]:
     params["app"] = match.group(1)
     if "fal_webhook=" in query:
         params["webhook"] = True
-    body = JsonBody(request.body, request.content_type)
+    body = Base64Body(request.body, request.content_type)
     doc = body.doc
     if "prompt" in doc:
         if not isinstance(doc["prompt"], str):

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImageRequest, TextPart
 from proxy.providers import google_render
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.google_read import Walker, spellings
 from proxy.providers.google_read import field as get
@@ -109,7 +110,7 @@ def _read(request: WireRequest) -> _Reading:
         )
     if not _MODEL.fullmatch(match["model"]):
         raise MalformedRequest("the model name in the path is malformed")
-    body = JsonBody(request.body, request.content_type)
+    body = Base64Body(request.body, request.content_type)
     reading = _Reading(_OPERATIONS[match["method"]], body, Walker(body))
     reading.params.update(model=match["model"], format=_format(match["method"], query))
     if match["method"] == "predict":

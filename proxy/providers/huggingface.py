@@ -15,11 +15,12 @@ from typing import Any
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImagePart, ImageRequest
+from proxy.providers import b64
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import (
     JsonBody,
     child,
-    decode_base64,
     is_link,
     media_type_of,
 )
@@ -99,7 +100,7 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody | None]:
         return parsed, None
     if media and media not in _JSON_MEDIA and "json" not in media:
         raise MalformedRequest("expected a JSON or an image body")
-    body = JsonBody(request.body, request.content_type or "application/json")
+    body = Base64Body(request.body, request.content_type or "application/json")
     operation = _from_json(body, params)
     prompts = tuple(body.prompts)
     parsed = ImageRequest(
@@ -151,13 +152,10 @@ def _looks_like_image(value: str) -> bool:
     """A base64 string whose bytes start like an image, or a link: image-to-image input."""
     if is_link(value):
         return True
-    if len(value) < 16 or len(value) % 4:
+    if len(value) < 16:
         return False
-    try:
-        head = decode_base64(value[:64] if len(value) > 64 else value)
-    except MalformedRequest:
-        return False
-    return media_type_of(head) != "application/octet-stream"
+    start = b64.head(value)
+    return start is not None and media_type_of(start) != "application/octet-stream"
 
 
 def _positive_int(value: Any) -> bool:

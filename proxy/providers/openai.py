@@ -17,6 +17,7 @@ from typing import Any
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImagePart, ImageRequest, TextPart
 from proxy.providers import multipart, openai_chat
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import JsonBody, child
 
@@ -140,7 +141,7 @@ def _read(request: WireRequest, image_keys: frozenset[str]) -> _Reading:
     reading = _Reading(operations[suffix])
     media, _ = multipart.header_params(request.content_type)
     if suffix in openai_chat.OPERATIONS:
-        reading.json = JsonBody(request.body, request.content_type)
+        reading.json = Base64Body(request.body, request.content_type)
         reading.raw = openai_chat.read(reading.json, reading.operation)
         reading.prompts, reading.images = reading.json.prompts, reading.json.images
         return reading
@@ -148,7 +149,7 @@ def _read(request: WireRequest, image_keys: frozenset[str]) -> _Reading:
         reading.form = multipart.parse(request.body, request.content_type)
         _from_form(reading, reading.form)
     elif media == "application/json" and reading.operation != "images.variation":
-        reading.json = JsonBody(request.body, request.content_type)
+        reading.json = Base64Body(request.body, request.content_type)
         _from_json(reading, reading.json, image_keys)
         reading.prompts, reading.images = reading.json.prompts, reading.json.images
     else:

@@ -18,6 +18,7 @@ from typing import Any
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.model import ImagePart, ImageRequest, TextPart
 from proxy.providers import multipart
+from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import JsonBody, child, is_link
 from proxy.providers.sizes import size_of
@@ -155,7 +156,7 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody | multipart.Mult
         return ImageRequest("replicate", operation), None
     if operation == "files.create":
         return _read_upload(request)
-    body = JsonBody(request.body, request.content_type or "application/json")
+    body = Base64Body(request.body, request.content_type or "application/json")
     doc = body.doc
     params: dict[str, object] = {"n": 1}
     if model is not None:

@@ -572,3 +572,54 @@ def test_only_image_answers_in_json_or_events_can_be_forged(
 
 def _no_publish(body: bytes, content_type: str = "image/png", path: str | None = None) -> str:
     raise AssertionError("Google answers carry their images inline")
+
+
+# --- base64 as the SDK writes it ---------------------------------------------------------------
+
+
+def _photo_base64(doc: dict[str, object]) -> str:
+    part = doc["contents"][0]["parts"][1]  # type: ignore[index]
+    return str(part["inlineData"]["data"])
+
+
+def test_sdk_photo_in_url_safe_base64_is_read() -> None:
+    request = fixture("sdk_photo_urlsafe")
+    sent = _photo_base64(json.loads(request.body))
+    assert {"-", "_"} & set(sent)  # what the strict reader refused
+    (image,) = adapter.parse(request).images
+    assert image.data[:3] == b"\xff\xd8\xff" and image.data == base64.urlsafe_b64decode(sent)
+
+
+def test_redacted_sdk_photo_goes_back_in_url_safe_base64() -> None:
+    request = fixture("sdk_photo_urlsafe")
+    parsed = adapter.parse(request)
+    redacted = parsed.images[0].data[::-1]
+    body = adapter.apply(
+        request, replace(parsed, images=(replace(parsed.images[0], data=redacted),))
+    )
+    written = _photo_base64(json.loads(body))
+    assert written == base64.urlsafe_b64encode(redacted).decode()
+
+
+def test_a_prompt_redaction_leaves_the_url_safe_image_as_sent() -> None:
+    request = fixture("sdk_photo_urlsafe")
+    parsed = adapter.parse(request)
+    body = adapter.apply(request, with_text(parsed, parsed.prompts[0].ref, "a painting"))
+    assert _photo_base64(json.loads(body)) == _photo_base64(json.loads(request.body))
+
+
+def test_vertex_sdk_edit_of_a_photo_is_read() -> None:
+    parsed = adapter.parse(fixture("vertex_edit_photo"))
+    assert parsed.operation == "imagen.edit"
+    assert parsed.images[0].data[:3] == b"\xff\xd8\xff"
+
+
+def test_unpadded_base64_is_read_and_mixed_alphabets_are_refused() -> None:
+    data = base64.b64encode(PNG + b"\xfb\xff\xbf\xf8\xfa\xf8\xfb\xef\x01").decode()
+    assert "+" in data and "/" in data and data.endswith("=")
+    unpadded = {"mimeType": "image/png", "data": data.rstrip("=")}
+    (image,) = adapter.parse(post(contents({"text": "a"}, {"inlineData": unpadded}))).images
+    assert image.data == PNG + b"\xfb\xff\xbf\xf8\xfa\xf8\xfb\xef\x01"
+    mixed = {"mimeType": "image/png", "data": data.replace("/", "_", 1)}
+    with pytest.raises(MalformedRequest, match="not valid base64"):
+        adapter.parse(post(contents({"text": "a"}, {"inlineData": mixed})))

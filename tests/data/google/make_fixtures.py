@@ -9,6 +9,7 @@ with a tiny PNG in place of their placeholders. A rerun with the same SDK gives 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import sys
 import warnings
@@ -18,6 +19,8 @@ import httpx
 from google import genai
 from google.genai import types
 from google.oauth2.credentials import Credentials
+from PIL import Image
+from skimage import data
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
@@ -107,7 +110,35 @@ def record() -> dict[str, tuple[str, httpx.Request]]:
             ),
         )
         out["vertex_edit_image"] = (VERTEX, seen[-1])
+        # A real photo: the SDK writes bytes as URL-safe base64, and a photo's base64 has
+        # the '-' and '_' that the tiny squares above happen not to.
+        vertex.models.edit_image(
+            model="imagen-3.0-capability-001",
+            prompt="Paint the astronaut in watercolour",
+            reference_images=[
+                types.RawReferenceImage(
+                    reference_id=1, reference_image=types.Image(image_bytes=photo())
+                )
+            ],
+            config=types.EditImageConfig(edit_mode=types.EditMode.EDIT_MODE_DEFAULT),
+        )
+        out["vertex_edit_photo"] = (VERTEX, seen[-1])
+    gemini.models.generate_content(
+        model="gemini-2.5-flash-image",
+        contents=[
+            "Paint the astronaut in watercolour",
+            types.Part.from_bytes(data=photo(), mime_type="image/jpeg"),
+        ],
+    )
+    out["sdk_photo_urlsafe"] = (GEMINI, seen[-1])
     return out
+
+
+def photo() -> bytes:
+    """A small JPEG crop of scikit-image's astronaut photo (her face)."""
+    out = io.BytesIO()
+    Image.fromarray(data.astronaut()).crop((150, 20, 280, 150)).save(out, "JPEG", quality=70)
+    return out.getvalue()
 
 
 REST = {
