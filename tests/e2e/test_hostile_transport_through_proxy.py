@@ -302,3 +302,35 @@ def test_h2_names_that_disagree_are_refused(
     # mitmproxy's HTTP/2 layer resets a stream whose :authority and Host differ (0) itself.
     assert (status, headers.get("x-pixelgate-decision")) in ((421, "block"), (0, None))
     assert upstream.received == []
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Content-Length: {n}\r\nTransfer-Encoding: chunked\r\n",
+        "Content-Length: {n}\r\nContent-Length: 5\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+    ],
+)
+def test_ambiguous_framing_smuggles_no_second_request(
+    proxy: Proxy, upstream: Upstream, framing: str
+) -> None:
+    host = f"localhost:{upstream.port}"
+    clean = json.dumps({"prompt": "a lighthouse at dawn"}).encode()
+    hidden = http1(host)  # a whole second request, card and all, inside the first's body
+    body = f"{len(clean):x}\r\n".encode() + clean + b"\r\n0\r\n\r\n" + hidden
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        + framing.format(n=len(body))
+        + "\r\n"
+    ).encode()
+    with tunnel(proxy, host) as tls:
+        tls.sendall(head + body)
+        tls.settimeout(10)
+        try:
+            while tls.recv(65536):
+                pass
+        except (TimeoutError, ConnectionError, ssl.SSLError):
+            pass
+    assert_nothing_left(upstream)
+    assert len(upstream.received) <= 1
