@@ -8,6 +8,7 @@ import io
 import json
 import ssl
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ rules:
   - {{id: no-payment-data, entities: [CREDIT_CARD], action: block}}
   - {{id: contact-details, entities: [EMAIL_ADDRESS], action: redact}}
   - {{id: keep-home, entities: [EMPLOYEE_ID], action: reroute}}
+  - {{id: faces, entities: [FACE], sources: [face], action: redact}}
 redaction: {{EMAIL_ADDRESS: "an email address", default: "<{{entity}}>"}}
 fallback: {{model: "{model}", native_size: 64, on_unavailable: block}}
 """
@@ -216,6 +218,87 @@ def test_plain_httpx_gets_a_json_array_for_a_stream_without_sse(
     assert response.headers["x-pixelgate-decision"] == "reroute"
     (item,) = response.json()
     assert item["candidates"][0]["content"]["parts"][0]["inlineData"]["mimeType"] == "image/png"
+
+
+# --- real photos, as the SDK writes them (URL-safe base64 for Part.from_bytes) -----------------
+
+
+def photo(name: str) -> bytes:
+    """A scikit-image photo as JPEG: the astronaut has a face, the coffee cup none."""
+    from skimage import data
+
+    out = io.BytesIO()
+    Image.fromarray(getattr(data, name)()).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def photo_request(client: genai.Client, image: bytes) -> types.GenerateContentResponse:
+    part = types.Part.from_bytes(data=image, mime_type="image/jpeg")
+    return client.models.generate_content(
+        model=MODEL, contents=types.UserContent(parts=[text("Paint this in watercolour"), part])
+    )
+
+
+def forwarded_photo(upstream: Upstream) -> str:
+    (received,) = upstream.received
+    parts = json.loads(received.body)["contents"][0]["parts"]
+    return str(parts[1]["inlineData"]["data"])
+
+
+def faces_in(data: bytes) -> int:
+    from proxy.detectors.faces import FaceDetector
+    from proxy.images.decode import decode_image
+
+    return len(FaceDetector().detect_image(decode_image(data, 0, max_pixels=10**8)))
+
+
+@pytest.mark.parametrize("client", [gemini, vertex])
+def test_a_photo_in_url_safe_base64_reaches_the_upstream_as_sent(
+    proxy: Proxy, upstream: Upstream, client: Callable[[Proxy, Upstream], genai.Client]
+) -> None:
+    image = photo("coffee")
+    with client(proxy, upstream) as sdk:
+        result = photo_request(sdk, image)
+    assert decision(result) == "allow"
+    sent = forwarded_photo(upstream)
+    assert {"-", "_"} & set(sent) and not {"+", "/"} & set(sent)
+    assert base64.urlsafe_b64decode(sent) == image
+
+
+@pytest.mark.parametrize("client", [gemini, vertex])
+def test_a_face_in_a_url_safe_photo_is_redacted_and_sent_url_safe(
+    proxy: Proxy, upstream: Upstream, client: Callable[[Proxy, Upstream], genai.Client]
+) -> None:
+    image = photo("astronaut")
+    assert faces_in(image) == 1
+    with client(proxy, upstream) as sdk:
+        result = photo_request(sdk, image)
+    assert decision(result) == "redact"
+    sent = forwarded_photo(upstream)
+    assert not {"+", "/"} & set(sent)  # the alphabet the SDK used
+    redacted = base64.urlsafe_b64decode(sent)
+    assert redacted != image and faces_in(redacted) == 0
+    assert Image.open(io.BytesIO(redacted)).size == (512, 512)
+
+
+def test_a_face_in_a_vertex_imagen_edit_is_redacted(proxy: Proxy, upstream: Upstream) -> None:
+    image = photo("astronaut")
+    reference = types.RawReferenceImage(
+        reference_id=1, reference_image=types.Image(image_bytes=image)
+    )
+    with vertex(proxy, upstream) as client, warnings.catch_warnings(action="ignore"):
+        result = client.models.edit_image(
+            model="imagen-3.0-capability-001",
+            prompt="Paint this in watercolour",
+            reference_images=[reference],
+            config=types.EditImageConfig(edit_mode=types.EditMode.EDIT_MODE_DEFAULT),
+        )
+    assert result.generated_images  # the SDK read the upstream's answer
+    (received,) = upstream.received
+    instance = json.loads(received.body)["instances"][0]
+    sent = instance["referenceImages"][0]["referenceImage"]["bytesBase64Encoded"]
+    redacted = base64.b64decode(sent, validate=True)  # the standard alphabet, as sent
+    assert redacted != image and faces_in(redacted) == 0
 
 
 def test_no_planted_value_in_any_file_or_output(proxy: Proxy) -> None:
