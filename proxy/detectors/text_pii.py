@@ -175,9 +175,12 @@ def build_text_analyzer(
     require_model(spacy_model)  # even on the light path: a typo must not wait for a rule
     from presidio_analyzer import AnalyzerEngine
 
+    from proxy.detectors.context import LinearContextEnhancer
+
     light = light_nlp(language)
     registry = _remembering_registry(language)
     registry.load_predefined_recognizers(languages=[language], nlp_engine=light.engine)
+    _replace_superlinear(registry, language)
     # Judged on Presidio's own set: ours and the policy's add recall, not a replacement for NER.
     ner_only = _ner_only(registry)
     for make in EXTRA_RECOGNIZERS:
@@ -190,10 +193,26 @@ def build_text_analyzer(
         known = {e for r in registry.recognizers for e in r.supported_entities}
         wanted = sorted(entities & known)
     engine = AnalyzerEngine(
-        registry=registry, nlp_engine=nlp.engine, supported_languages=[language]
+        registry=registry,
+        nlp_engine=nlp.engine,
+        supported_languages=[language],
+        context_aware_enhancer=LinearContextEnhancer(),
     )
     registry.frozen = True  # complete: AnalyzerEngine may have added its NLP recognizer
     return TextAnalyzer(engine, nlp, wanted, light=nlp is light)
+
+
+def _replace_superlinear(registry: Any, language: str) -> None:
+    """Presidio's email and URL recognizers by ours of the same name and findings, whose
+    cost is linear in the text (see proxy.detectors.recognizers)."""
+    from proxy.detectors.recognizers.email import EmailRecognizer
+    from proxy.detectors.recognizers.url import UrlRecognizer
+
+    replacements = {r.__name__: r for r in (EmailRecognizer, UrlRecognizer)}
+    for i, theirs in enumerate(registry.recognizers):
+        ours = replacements.get(theirs.name)
+        if ours is not None:  # in place: the registry's order is the order of findings
+            registry.recognizers[i] = ours(supported_language=theirs.supported_language)
 
 
 def _remembering_registry(language: str) -> Any:
