@@ -75,7 +75,9 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
 # three capitalised words, in either order. Weak alone (a line "Apollo 11" is not an
 # address); the context words below, or a policy that redacts everything, make it count.
 _STREET_LINE = (
-    r"(?<=^[ \t]*(?:>[ \t]*)?)"
+    # The first character looked for first: the look-behind then runs only where a street
+    # line can start, not from every blank of a long run back over all of it (quadratic).
+    r"(?=[\d\p{Lu}])(?<=^[ \t]*(?:>[ \t]*)?)"
     r"(?:\d{1,5}[A-Za-z]?,?[ \t]+\p{Lu}[\p{L}.'’-]+(?:[ \t]+\p{Lu}[\p{L}.'’-]+){0,2}"
     r"|\p{Lu}[\p{L}.'’-]+(?:[ \t]+\p{Lu}[\p{L}.'’-]+){0,2}[ \t]+\d{1,5}[A-Za-z]?)"
     r"(?=[ \t]*,?[ \t]*$)"

@@ -8,8 +8,10 @@ alone, a first name used again).
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from proxy.detectors.patterns import pattern_recognizer
@@ -18,7 +20,11 @@ ENTITY = "PERSON"
 
 _NAME = r"\p{Lu}[\p{Ll}'’-]+(?:[ \t]+\p{Lu}[\p{Ll}'’-]+){0,2}"
 # The cue is matched by a look-behind (the `regex` module allows any length), so the
-# finding covers the name alone and redaction keeps the sentence readable.
+# finding covers the name alone and redaction keeps the sentence readable. Each pattern
+# first looks ahead for the capital its name starts with: the engine evaluates a look-behind
+# at every position it tries, and one that reads back over a run of blanks from every blank
+# in it costs the square of the run. Blanks inside a look-behind are written so that only
+# one split of a run can match ("[ \t]*(?:\n[ \t]*)?", not "[ \t]*\n?[ \t]*").
 _STRONG_CUES = (
     r"my name is|my name's|name is|i am called|call me|named|name:|full name:|dear|"
     r"mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|prof\.?|sincerely,?|regards,?|signed,?|"
@@ -35,9 +41,13 @@ _NAME_LINE = (
 )
 
 PATTERNS: tuple[tuple[str, str, float], ...] = (
-    ("cue_strong", rf"(?<=(?i:\b(?:{_STRONG_CUES}))[ \t]*\n?[ \t]*){_NAME}", 0.7),
-    ("cue_weak", rf"(?<=(?i:\b(?:{_WEAK_CUES}))[ \t,]+){_NAME}(?=[ \t]*[,!.:\n])", 0.5),
-    ("name_line", _NAME_LINE, 0.35),
+    ("cue_strong", rf"(?=\p{{Lu}})(?<=(?i:\b(?:{_STRONG_CUES}))[ \t]*(?:\n[ \t]*)?){_NAME}", 0.7),
+    (
+        "cue_weak",
+        rf"(?=\p{{Lu}})(?<=(?i:\b(?:{_WEAK_CUES}))[ \t,]+){_NAME}(?=[ \t]*[,!.:\n])",
+        0.5,
+    ),
+    ("name_line", rf"(?=\p{{Lu}}){_NAME_LINE}", 0.35),
 )
 
 
@@ -48,7 +58,7 @@ def person_cue_recognizer(language: str) -> Any:
 def propagate_names(
     text: str, spans: Iterable[tuple[int, int, float]]
 ) -> list[tuple[int, int, float]]:
-    """Other whole-word occurrences of tokens (3+ letters) of names already found.
+    """Other whole-word occurrences of tokens (3 to 64 letters) of names already found.
 
     `spans` are (start, end, score) of person findings; returns new (start, end, score).
     """
@@ -59,13 +69,24 @@ def propagate_names(
     for start, end, score in spans:
         covered.append((start, end))
         for token in regex.findall(r"\p{L}[\p{L}'’-]{2,}", text[start:end]):
-            if token[0].isupper():
+            if token[0].isupper() and len(token) <= _LONGEST_TOKEN:
                 known[token] = max(score, known.get(token, 0.0))
+    if not known:
+        return []
+    # One pass over the text for all tokens, not one per token (a text of many names has
+    # as many tokens as words): at each letter that follows no letter, the known tokens
+    # of each length that end before a non-letter there.
+    inside = _Cover(covered)
+    lengths = sorted({len(token) for token in known})
+    letter = regex.compile(r"\p{L}")
     found = []
-    for token, score in known.items():
-        for match in regex.finditer(rf"(?<!\p{{L}}){regex.escape(token)}(?!\p{{L}})", text):
-            if not any(s <= match.start() and match.end() <= e for s, e in covered):
-                found.append((match.start(), match.end(), score))
+    for first in regex.finditer(r"(?<!\p{L})\p{L}", text):
+        at = first.start()
+        for length in lengths:
+            token = text[at : at + length]
+            if token in known and not letter.match(text, at + length, at + length + 1):
+                if not inside.covers(at, at + length):
+                    found.append((at, at + length, known[token]))
     return found
 
 
@@ -79,6 +100,43 @@ _REST = (
 # Two or more names in a row: "A, B, C and D", "A & B".
 _ITEM = rf"{_WORD}(?:[ \t]+(?:\p{{Lu}}\.[ \t]+)?{_WORD}){{0,2}}"
 _LIST = rf"{_ITEM}(?:(?:,[ \t]*|,?[ \t]+(?:and|or|&|und|et|y|e)[ \t]+){_ITEM})+"
+
+
+_LONGEST_TOKEN = 64  # longer "names" are not propagated: each costs its length per word
+
+
+class _Cover:
+    """Whether some span contains [start, end): a bisection, not a scan of every span."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.reach: list[int] = []  # reach[i]: the furthest end among the first i + 1 spans
+        for _, end in ordered:
+            self.reach.append(max(end, self.reach[-1] if self.reach else end))
+
+    def covers(self, start: int, end: int) -> bool:
+        last = bisect_right(self.starts, start) - 1
+        return last >= 0 and self.reach[last] >= end
+
+
+def _best_overlaps(
+    spans: Sequence[tuple[int, int, float]], items: Sequence[tuple[int, int]]
+) -> list[float | None]:
+    """For each of `items` (disjoint, in order): the best score of the spans overlapping it,
+    None if none does. One sweep with a heap, not spans x items comparisons."""
+    ordered = sorted(spans)
+    active: list[tuple[float, int]] = []  # (-score, end); spans ended are dropped lazily
+    best: list[float | None] = []
+    i = 0
+    for start, end in items:
+        while i < len(ordered) and ordered[i][0] < end:
+            heapq.heappush(active, (-ordered[i][2], ordered[i][1]))
+            i += 1
+        while active and active[0][1] <= start:  # ends are passed for good: items go right
+            heapq.heappop(active)
+        best.append(-active[0][0] if active else None)
+    return best
 
 
 def widen_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
@@ -98,13 +156,18 @@ def widen_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tupl
         if rest is not None:
             blank = len(rest[0]) - len(rest[0].lstrip())
             found.append((end + blank, rest.end(), score))
-    for match in regex.finditer(_LIST, text):
-        items = [(m.start(), m.end()) for m in regex.finditer(_ITEM, match[0])]
-        items = [(match.start() + s, match.start() + e) for s, e in items]
-        hit = [sc for s, e, sc in spans if any(s < ie and is_ < e for is_, ie in items)]
+    lists = [
+        [
+            (m.start(), m.end())
+            for m in regex.finditer(_ITEM, text, pos=match.start(), endpos=match.end())
+        ]
+        for match in regex.finditer(_LIST, text)
+    ]
+    best = iter(_best_overlaps(spans, [item for items in lists for item in items]))
+    for items in lists:
+        overlaps = [next(best) for _ in items]
+        hit = [score for score in overlaps if score is not None]
         if hit:
             score = min(max(hit), 0.6)
-            found += [
-                (s, e, score) for s, e in items if not any(a < e and s < b for a, b, _ in spans)
-            ]
+            found += [item + (score,) for item, o in zip(items, overlaps, strict=True) if o is None]
     return found

@@ -28,9 +28,12 @@ PHONE_CONTEXT = (
 )  # fmt: skip
 # "call" is a spaCy stop word, and Presidio never takes a stop word as context: "call me on
 # +1 456 864 1849" would stay at the pattern's 0.1. The cue is therefore part of a pattern.
+# What a number can start with, looked for before the look-behind, which then runs only
+# there; "[ \t]*(?::[ \t]*)?" splits a run of blanks one way only ("[ \t]*:?[ \t]*" has a
+# square number of ways, all tried from every blank of a long run).
 PHONE_AFTER_CALL = (
-    r"(?<=\b(?i:call|ring)(?:[ \t]+(?i:me|us|him|her|them))?(?:[ \t]+(?i:on|at))?[ \t]*:?[ \t]*)"
-    + PHONE
+    r"(?=[+(\d])(?<=\b(?i:call|ring)(?:[ \t]+(?i:me|us|him|her|them))?(?:[ \t]+(?i:on|at))?"
+    r"[ \t]*(?::[ \t]*)?)" + PHONE
 )
 
 

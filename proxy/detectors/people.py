@@ -55,8 +55,12 @@ _SUBJECT_VERBS = (
     r"is|was|has|had|began|begins|spent|spends|lives|lived|works|worked|wants|wanted|went|"
     r"loves|loved|likes|liked|became|becomes|wrote|writes|joined|left|died|married"
 )
-_LINE_START = r"(?<=^[ \t]*(?:>[ \t]*)?)"
-_SENTENCE_START = r"(?<=(?:^|[.!?][\"”’']?[ \t]+)[ \t]*)"
+# Every name starts with a capital: looked for first, so the variable-length look-behinds
+# run only there, not at every position (from each blank of a long run, back over all of
+# it: quadratic). "[ \t]" then "[ \t]*", not "[ \t]+[ \t]*": one way to split a run.
+_UPPER_NEXT = r"(?=\p{Lu})"
+_LINE_START = rf"{_UPPER_NEXT}(?<=^[ \t]*(?:>[ \t]*)?)"
+_SENTENCE_START = rf"{_UPPER_NEXT}(?<=(?:^|[.!?][\"”’']?[ \t])[ \t]*)"
 
 PATTERNS: tuple[tuple[str, str, float], ...] = (
     # A speaker label, then a quote or a sentence: the dialogue layout of scripts and chats.
@@ -65,16 +69,22 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
     ("speaks", rf"(?<![\p{{L}}'’]){_STOP}{_WORD}(?=[ \t]+(?i:{_SPEECH})\b)", 0.6),
     (
         "spoken_to",
-        rf"(?<=\b(?i:{_SPEECH})(?:[ \t]+{_NAME})?(?:[ \t]+(?:at|to))?[ \t]+){_STOP}{_NAME}",
+        rf"{_UPPER_NEXT}(?<=\b(?i:{_SPEECH})(?:[ \t]+{_NAME})?(?:[ \t]+(?:at|to))?[ \t]+)"
+        rf"{_STOP}{_NAME}",
         0.6,
     ),
-    ("kin", rf"(?<=\b(?i:(?:my|our|his|her|their|your)[ \t]+(?:{_KIN}))[ \t]+){_NAME}", 0.6),
-    ("role", rf"(?<=\b(?i:{_ROLE})\.?[ \t]+){_STOP}{_WORD}[ \t]+{_WORD}", 0.6),
+    (
+        "kin",
+        rf"{_UPPER_NEXT}(?<=\b(?i:(?:my|our|his|her|their|your)[ \t]+(?:{_KIN}))[ \t]+){_NAME}",
+        0.6,
+    ),
+    ("role", rf"{_UPPER_NEXT}(?<=\b(?i:{_ROLE})\.?[ \t]+){_STOP}{_WORD}[ \t]+{_WORD}", 0.6),
     (
         "name_asked",
+        rf"{_UPPER_NEXT}"
         r"(?<=\b(?i:(?:first|last|full|middle|maiden|sur|user)?[ \t]?name\?|name's|"
         r"(?:named|called|calls|call)(?:[ \t]+(?:him|her|them|me|us))?|"
-        rf"(?:my|his|her|your|their|our|'s|’s) name)[ \t]*\n?[ \t]*){_STOP}{_NAME}",
+        rf"(?:my|his|her|your|their|our|'s|’s) name)[ \t]*(?:\n[ \t]*)?){_STOP}{_NAME}",
         0.6,
     ),
     ("middle_initial", rf"(?<![\p{{L}}'’]){_WORD}[ \t]+\p{{Lu}}\.[ \t]+{_WORD}", 0.6),

@@ -14,6 +14,7 @@ import base64
 import binascii
 import re
 import urllib.parse
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -24,10 +25,15 @@ from proxy.normalize import NormalizedText
 # ordinary words of that length would be tried for nothing.
 _BASE64 = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{12,}={0,2}(?![\w+/=-])")
 _URL_CHARS = r"[\w.~+!*'(),;:@&=$/-]"
-_PERCENT = re.compile(rf"{_URL_CHARS}*%[0-9A-Fa-f]{{2}}(?:{_URL_CHARS}|%[0-9A-Fa-f]{{2}})*")
+# Both runs start where a run of their characters starts: tried from inside one, they would
+# read to its end again from every character of it (quadratic in a long word). A start inside
+# a run fails wherever the run's own start fails, so the matches are the same.
+_PERCENT = re.compile(
+    rf"(?<!{_URL_CHARS}){_URL_CHARS}*%[0-9A-Fa-f]{{2}}(?:{_URL_CHARS}|%[0-9A-Fa-f]{{2}})*"
+)
 # Lines wrapped inside one run of non-blank characters; only a run holding a digit, "@" or
 # "%" can carry a value we look for, so ordinary multi-line prose gets no second reading.
-_WRAPPED_RUN = re.compile(r"\S+(?:\r?\n\S+)+")
+_WRAPPED_RUN = re.compile(r"(?<!\S)\S+(?:\r?\n\S+)+")
 _BREAK = re.compile(r"\r?\n")
 _VALUE_CHARS = re.compile(r"[0-9@%]")
 SEAM = 64  # characters read on each side of the seam between two fields
@@ -101,15 +107,16 @@ def decoded_view(norm: NormalizedText) -> View | None:
         regions.append((b_start - shift, b_start - shift))
         shift += b_end - b_start
     out, o_starts, o_ends = [], [], []
-    done = 0
+    done = here = 0
     decoded_regions = []
     for start, end, plain in sorted(pieces):
         out.append(joined[done:start])
         o_starts += starts[done:start]
         o_ends += ends[done:start]
-        here = sum(map(len, out))
+        here += start - done
         decoded_regions.append((here, here + len(plain)))
         out.append(plain)
+        here += len(plain)
         o_starts += [min(starts[start:end])] * len(plain)
         o_ends += [max(ends[start:end])] * len(plain)
         done = end
@@ -125,12 +132,17 @@ def decoded_view(norm: NormalizedText) -> View | None:
 def _decoded_runs(text: str) -> list[tuple[int, int, str]]:
     """(start, end, decoded) of the base64 and percent-encoded runs in `text` that decode
     to readable text; a run overlapping one found before is left alone."""
-    pieces: list[tuple[int, int, str]] = []
-    for pattern, decode in ((_BASE64, _unbase64), (_PERCENT, _unpercent)):
-        for m in pattern.finditer(text):
-            plain = decode(m[0])
-            if plain and not any(s < m.end() and m.start() < e for s, e, _ in pieces):
-                pieces.append((m.start(), m.end(), plain))
+    pieces = [(m.start(), m.end(), p) for m in _BASE64.finditer(text) if (p := _unbase64(m[0]))]
+    # Base64 runs do not overlap each other and come in order: the only one a percent run
+    # can overlap is the last that starts before the percent run ends.
+    starts = [s for s, _, _ in pieces]
+    for m in _PERCENT.finditer(text):
+        before = bisect_left(starts, m.end()) - 1
+        if before >= 0 and pieces[before][1] > m.start():
+            continue
+        plain = _unpercent(m[0])
+        if plain:
+            pieces.append((m.start(), m.end(), plain))
     return pieces
 
 
@@ -139,11 +151,18 @@ def _moved(
 ) -> list[tuple[int, int]]:
     """Join regions shifted by the decoding before them (joins inside a run are dropped:
     the run's own region covers them)."""
+    ordered = sorted(pieces)  # they do not overlap: in order of start and of end alike
+    starts = [s for s, _, _ in ordered]
+    ends = [e for _, e, _ in ordered]
+    growth = [0]  # growth[i]: how much the first i decoded runs lengthened the text
+    for s, e, p in ordered:
+        growth.append(growth[-1] + len(p) - (e - s))
     moved = []
     for r_start, r_end in regions:
-        if any(s < r_end and r_start < e for s, e, _ in pieces):
+        before = bisect_left(starts, r_end) - 1  # the last run starting before r_end
+        if before >= 0 and ends[before] > r_start:
             continue
-        delta = sum(len(p) - (e - s) for s, e, p in pieces if e <= r_start)
+        delta = growth[bisect_right(ends, r_start)]
         moved.append((r_start + delta, r_end + delta))
     return moved
 
