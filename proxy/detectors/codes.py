@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from proxy.detectors.image_base import ImageDetector
+from proxy.detectors.image_base import ImageDetector, placed
 from proxy.detectors.text_pii import TextAnalyzer
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
@@ -42,9 +42,10 @@ def readable_payload(text: str) -> str:
 
 
 class CodeDetector(ImageDetector):
-    """Reports each readable code in frame 0 as QR_CODE (QR, Micro QR, rMQR) or BARCODE (any
-    other format) with score 1.0, plus one finding per piece of personal data in its payload,
-    all at the code's bounding box. Stateless apart from the shared text analyzer."""
+    """Reports each readable code in every region of the image (every frame's changes, the
+    alpha channel) as QR_CODE (QR, Micro QR, rMQR) or BARCODE (any other format) with score
+    1.0, plus one finding per piece of personal data in its payload, all at the code's
+    bounding box. Stateless apart from the shared text analyzer."""
 
     name = "codes"
 
@@ -52,26 +53,22 @@ class CodeDetector(ImageDetector):
         self._analyzer = analyzer
 
     def detect_image(self, image: DecodedImage) -> Sequence[Finding]:
-        if not image.frames:
-            return []
         findings: list[Finding] = []
-        for fmt, text, box in _read_codes(image.frames[0]):
-            box = _clip(box, image.width, image.height)
-            entity = "QR_CODE" if "QR" in fmt else "BARCODE"
-            findings.append(Finding(entity, Source.CODE, 1.0, part=image.index, box=box))
-            # Every hit shares the code's box, so hits of one entity are indistinguishable
-            # downstream: one finding per entity, at its best score.
-            best: dict[str, tuple[float, str]] = {}
-            for hit in self._analyzer.find(readable_payload(text)):
-                if hit.score > best.get(hit.entity, (-1.0, ""))[0]:
-                    best[hit.entity] = (hit.score, hit.recognizer)
-            for entity, (score, recognizer) in best.items():
-                findings.append(
-                    Finding(
-                        entity, Source.CODE, score, part=image.index, box=box, recognizer=recognizer
-                    )
-                )
-        return findings
+        for region in image.regions:
+            for fmt, text, box in _read_codes(region.pixels):
+                entity = "QR_CODE" if "QR" in fmt else "BARCODE"
+                found = [Finding(entity, Source.CODE, 1.0, box=box)]
+                # Every hit shares the code's box, so hits of one entity are indistinguishable
+                # downstream: one finding per entity, at its best score.
+                best: dict[str, tuple[float, str]] = {}
+                for hit in self._analyzer.find(readable_payload(text)):
+                    if hit.score > best.get(hit.entity, (-1.0, ""))[0]:
+                        best[hit.entity] = (hit.score, hit.recognizer)
+                for name, (score, recognizer) in best.items():
+                    found.append(Finding(name, Source.CODE, score, box=box, recognizer=recognizer))
+                findings.extend(placed(f, image, region.left, region.top) for f in found)
+        # The same code in many frames (or in the alpha channel too) is one finding.
+        return list(dict.fromkeys(findings))
 
 
 def _read_codes(frame: Image.Image) -> list[tuple[str, str, tuple[int, int, int, int]]]:
@@ -104,10 +101,3 @@ def _describe(code: Any, scale: float) -> tuple[str, str, tuple[int, int, int, i
     # zxing's corners are the centres of the outermost modules: +1 covers the last pixel.
     box = (left, top, int(max(xs)) - left + 1, int(max(ys)) - top + 1)
     return str(code.format.name), str(code.text), box
-
-
-def _clip(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    x, y, w, h = box
-    left, top = min(max(0, x), width), min(max(0, y), height)
-    right, bottom = min(max(left, x + w), width), min(max(top, y + h), height)
-    return (left, top, right - left, bottom - top)

@@ -2,8 +2,9 @@
 
 Each `ImageDetector` is wrapped as a pipeline `Detector`, so the pipeline times it, orders
 it (cheap ones first) and stops early when the decision can no longer change. Uploads are
-identified by a hash of their bytes: the decoded image is shared between the detectors of
-one request, and findings are remembered for repeated uploads of the same image.
+identified by a hash of their bytes and declared type: the decoded image is shared between
+the detectors of one request, and findings are remembered for repeated uploads of the same
+image (under the same declared type, which decoding checks against the bytes).
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ class _Lru(Generic[K, V]):  # noqa: UP046 - PEP 695 syntax needs Python 3.12
 
 
 def digest(part: ImagePart) -> str:
-    return hashlib.sha256(part.data).hexdigest()
+    """The key of an upload: its bytes and its declared type, because decoding checks that
+    the type matches the bytes, and the same bytes under another type must be checked again."""
+    declared = (part.content_type or "").encode("utf-8", "surrogatepass")
+    # Length first: no (bytes, type) pair can be spelled as another pair.
+    sha = hashlib.sha256(len(declared).to_bytes(8, "big") + declared)
+    sha.update(part.data)
+    return sha.hexdigest()
 
 
 class ImageDecoder:

@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 
 from proxy.detectors.image_base import ImageDetector
 from proxy.detectors.text_pii import TextHit
+from proxy.images.containers import raw_profile, readable_texts
 from proxy.images.decode import load_exif
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
@@ -40,7 +41,9 @@ _EXIF_TEXT = {
 }
 _EXIF_OWNERS = {"Artist", "Copyright", "CameraOwnerName", "XPAuthor"}
 
-# XMP by conventional prefix; a writer using other prefixes for these namespaces is rare.
+# XMP properties are matched by local name under any prefix (a writer may bind the EXIF
+# namespace to "foo:", or put GPSLatitude in a namespace of its own); the prefix named here
+# only labels the finding.
 _XMP_GPS = ("exif:GPSLatitude", "exif:GPSLongitude")
 _XMP_SERIALS = ("aux:SerialNumber", "aux:LensSerialNumber", "exifEX:BodySerialNumber",
                 "exifEX:LensSerialNumber", "exif:ImageUniqueID")  # fmt: skip
@@ -65,6 +68,7 @@ _IPTC_TEXT = {5: "ObjectName", 25: "Keywords", 40: "SpecialInstructions", 80: "B
               122: "Writer-Editor"}  # fmt: skip
 _IPTC_OWNERS = {"By-line", "CopyrightNotice"}
 _PNG_OWNERS = {"author", "artist", "copyright", "owner"}
+_RAW_PROFILE = "text:Raw profile type"
 
 
 class TextFinder(Protocol):
@@ -96,16 +100,31 @@ class MetadataDetector(ImageDetector):
         for key, value in image.metadata.items():
             if key == "exif" and isinstance(value, bytes):
                 _read_exif(value, direct, texts)
-            elif key == "xmp":
+            elif key == "xmp" or key.startswith("xmp:"):  # GIF's, JPEG's extended XMP too
                 _read_xmp(_as_text(value), direct, texts)
+            elif key == "icc" and isinstance(value, bytes):
+                # Kept by redaction (it is colour, not a person), so its description and
+                # copyright tags reach the upstream: read as text, with no finding of its own.
+                texts.extend(("icc", text, False) for text in readable_texts(value))
             elif key == "iptc" and isinstance(value, bytes):
                 texts.extend(_read_iptc(value))
             elif key == "comment":
                 texts.append(("comment", _as_text(value), False))
-            elif key.startswith("text:") and not key.startswith("text:Raw profile type"):
-                # Raw profiles are hex dumps (EXIF's is read at decode time): not prose.
+            elif key.startswith(_RAW_PROFILE):
+                # ImageMagick's hex dumps of EXIF, XMP, IPTC or anything else.
+                raw = raw_profile(_as_text(value))
+                if raw is None:
+                    _read_unread("png:raw-profile", _as_text(value).encode(), direct, texts)
+                else:
+                    _read_blob("png:raw-profile", raw, direct, texts)
+            elif key.startswith("text:"):
                 name = key[len("text:") :]
                 texts.append((f"png:{name}", _as_text(value), name.lower() in _PNG_OWNERS))
+            elif key not in ("exif", "iptc", "icc"):
+                # A block the decoder kept without understanding it (a private chunk, an
+                # unknown APPn segment, bytes after the image): see `_read_unread`.
+                raw = value if isinstance(value, bytes) else value.encode()
+                _read_unread(key, raw, direct, texts)
         findings = [
             self._finding(entity, _SCORES[entity], where, image) for entity, where in direct
         ]
@@ -123,6 +142,28 @@ class MetadataDetector(ImageDetector):
     ) -> Finding:
         recognizer = f"{by}@{where}" if by else where
         return Finding(entity, Source.METADATA, score, part=image.index, recognizer=recognizer)
+
+
+def _read_unread(key: str, raw: bytes, direct: list[_Direct], texts: list[_Text]) -> None:
+    """A block nobody documents may hold anything (compressed, encrypted, a whole second
+    picture): it is a finding of its own (METADATA_OWNER, which the bundled policies redact,
+    and redaction drops it), and it is read every way it may hold text, XMP or EXIF."""
+    direct.append((OWNER, f"unread:{key}"))
+    _read_blob(f"unread:{key}", raw, direct, texts)
+
+
+def _read_blob(where: str, raw: bytes, direct: list[_Direct], texts: list[_Text]) -> None:
+    """Bytes of unknown layout: EXIF if they start like it, XMP anywhere in them, and every
+    text decoding of them (and of their inflated form) through the text analyzer."""
+    start = raw.find(b"Exif\x00\x00")
+    if start >= 0 or raw[:4] in (b"II*\x00", b"MM\x00*"):
+        _read_exif(raw[max(start, 0) :], direct, texts)
+    iptc = raw.find(b"\x1c\x02")
+    if iptc >= 0:
+        texts.extend(_read_iptc(raw[iptc:]))
+    for text in readable_texts(raw):
+        _read_xmp(text, direct, texts)
+        texts.append((where, text, False))
 
 
 def _read_exif(raw: bytes, direct: list[_Direct], texts: list[_Text]) -> None:
@@ -207,10 +248,10 @@ def _xmp_values(xmp: str, name: str) -> Iterator[str]:
 
     Regular expressions rather than an XML parser: no entity expansion, nothing to exploit.
     """
-    qname = re.escape(name)
+    qname = r"(?:[\w.-]+:)?" + re.escape(name.rpartition(":")[2])
     for match in re.finditer(rf"\b{qname}\s*=\s*(\"([^\"]*)\"|'([^']*)')", xmp):
         yield html.unescape(match.group(2) or match.group(3) or "").strip()
-    for body in re.findall(rf"<{qname}\b[^>]*>(.*?)</{qname}\s*>", xmp, re.DOTALL):
+    for _, body in re.findall(rf"<({qname})\b[^>]*>(.*?)</\1\s*>", xmp, re.DOTALL):
         yield html.unescape(re.sub(r"<[^>]*>", " ", body)).strip()
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from proxy.detectors.image_base import ImageDetector
+from proxy.detectors.image_base import ImageDetector, placed
+from proxy.detectors.ocr_tiles import reading_plan
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
 from proxy.quiet import silence_content_loggers
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]  # top-left, top-right, bottom-right, bottom-left
 
-MAX_SIDE = 1600  # larger uploads are read at this size: detection time grows with area
 # A frame whose brightness spans fewer levels than this (between its 1st and 99th
 # percentiles) is read contrast-stretched: text 8 grey levels off its background is
 # invisible to the detector as drawn, plain once stretched. Photos span far more.
@@ -195,9 +195,11 @@ def to_rect(quad: Quad, scale: float, width: int, height: int) -> tuple[int, int
 
 
 class OcrDetector(ImageDetector):
-    """Finds personal data in text drawn in an image's first frame. Each finding's box
-    covers the characters of the entity in one OCR box; an entity split over several
-    boxes or lines yields one finding per box, all with the same entity and score."""
+    """Finds personal data in text drawn anywhere in an image: every region of
+    `DecodedImage.regions` (every frame's changes, the alpha channel), and in a region larger
+    than MAX_SIDE, every overlapping tile as well as the whole. Each finding's box covers the
+    characters of the entity in one OCR box; an entity split over several boxes or lines
+    yields one finding per box, all with the same entity and score."""
 
     name = "ocr"
 
@@ -206,20 +208,22 @@ class OcrDetector(ImageDetector):
         self._engine = engine or RapidOcrEngine()
 
     def detect_image(self, image: DecodedImage) -> Sequence[Finding]:
-        if not image.frames:
-            return []
-        found = {(f.entity, f.box): f for f in self._read(image, image.frames[0])}
-        if image.flattened is not None:
-            # Black text on a transparent background is black on black in the stored colours.
-            for f in self._read(image, image.flattened):
-                found.setdefault((f.entity, f.box), f)
+        found: dict[tuple[str, tuple[int, int, int, int] | None], Finding] = {}
+        for region in image.regions:
+            for part, scale, x, y in reading_plan(region.pixels):
+                for f in self._read(image, part, scale, region.left + x, region.top + y):
+                    known = found.get((f.entity, f.box))
+                    if known is None or known.score < f.score:
+                        found[(f.entity, f.box)] = f
         return list(found.values())
 
-    def _read(self, image: DecodedImage, source: Image.Image) -> list[Finding]:
-        """Findings for the text in `source` (frame 0, or frame 0 on white)."""
+    def _read(
+        self, image: DecodedImage, source: Image.Image, scale: float, left: int, top: int
+    ) -> list[Finding]:
+        """Findings for the text in `source` read at `scale`, whose top-left corner is at
+        (`left`, `top`) of the image."""
         frame = stretched(source.convert("RGB"))
         width, height = frame.size
-        scale = min(1.0, MAX_SIDE / max(width, height, 1))
         if scale < 1.0:
             frame = frame.resize((max(round(width * scale), 1), max(round(height * scale), 1)))
         lines = self._engine.read(np.asarray(frame, dtype=np.uint8))
@@ -232,8 +236,8 @@ class OcrDetector(ImageDetector):
         # on a line of its own under a card: read both ways, keep both sets of findings.
         glued, apart = join_lines(rows, True), join_lines(rows, False)
         for text, owner in (glued, apart) if glued[0] != apart[0] else (glued,):
-            self._map_hits(text, owner, boxes, scale, image, findings)
-        return list(findings.values())
+            self._map_hits(text, owner, boxes, scale, (width, height), findings)
+        return [placed(f, image, left, top) for f in findings.values()]
 
     def _map_hits(
         self,
@@ -241,10 +245,9 @@ class OcrDetector(ImageDetector):
         owner: Sequence[tuple[int, int] | None],
         boxes: Sequence[OcrLine],
         scale: float,
-        image: DecodedImage,
+        size: tuple[int, int],
         findings: dict[tuple[str, tuple[int, int, int, int]], Finding],
     ) -> None:
-        width, height = image.frames[0].size
         for hit in self._analyzer.find(text):
             spans: dict[int, tuple[int, int]] = {}  # box index -> first, last character
             for slot in owner[hit.start : hit.end]:
@@ -253,14 +256,13 @@ class OcrDetector(ImageDetector):
                     first, last = spans.get(i, (k, k))
                     spans[i] = (min(first, k), max(last, k))
             for i, (first, last) in sorted(spans.items()):
-                rect = to_rect(sub_box(boxes[i], first, last), scale, width, height)
+                rect = to_rect(sub_box(boxes[i], first, last), scale, *size)
                 known = findings.get((hit.entity, rect))
                 if known is None or known.score < hit.score:
                     findings[(hit.entity, rect)] = Finding(
                         hit.entity,
                         Source.IMAGE_TEXT,
                         hit.score,
-                        part=image.index,
                         box=rect,
                         recognizer=hit.recognizer,
                     )

@@ -17,7 +17,16 @@ import numpy as np
 from PIL import Image
 
 from proxy.errors import MalformedRequest, PixelGateError, RequestRejected, RequestTooLarge
+from proxy.images.metablocks import (
+    collect_metadata,
+    exif_is_readable,
+    load_exif,
+    orientation,
+    upright,
+)
 from proxy.images.model import DecodedImage
+
+__all__ = ["UnsupportedImage", "decode_image", "exif_is_readable", "load_exif", "sniff"]
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "AVIF", "HEIF")
 
@@ -145,10 +154,11 @@ def _decode(data: bytes, index: int, kind: str, max_pixels: int, max_frames: int
     if img.size[0] * img.size[1] * n_frames > max_pixels:
         raise _frames_over_budget(index, max_pixels)
     frames = []
+    alphas: list[Image.Image | None] = []
     metadata: dict[str, bytes | str] = {}
     comments: list[bytes] = []
     total = 0
-    flattened: Image.Image | None = None
+    turn = 1
     for n in range(n_frames):
         if n:
             img.seek(n)
@@ -157,19 +167,22 @@ def _decode(data: bytes, index: int, kind: str, max_pixels: int, max_frames: int
         if total > max_pixels:
             raise _frames_over_budget(index, max_pixels)
         img.load()
-        frames.append(_to_rgb(img))
         if n == 0:
-            flattened = _on_white(img)
+            metadata = collect_metadata(img, data, kind)
+            turn = orientation(img)
+        # As a viewer (and the provider) shows it: EXIF Orientation applies to every frame.
+        rgb, alpha = _split_alpha(img)
+        frames.append(upright(rgb, turn))
+        alphas.append(None if alpha is None else upright(alpha, turn))
         comment = img.info.get("comment")
         if kind == "GIF" and isinstance(comment, bytes) and comment not in comments:
             comments.append(comment)  # each GIF frame may carry its own comment
-        if n == 0:
-            metadata = _metadata(img)
     if comments:
         metadata["comment"] = b"\n".join(comments)
     width, height = frames[0].size
     fmt = "JPEG" if img.format == "MPO" else kind
-    return DecodedImage(index, fmt, width, height, tuple(frames), metadata, flattened)
+    kept = tuple(alphas) if any(a is not None for a in alphas) else ()
+    return DecodedImage(index, fmt, width, height, tuple(frames), metadata, kept)
 
 
 def _frames_over_budget(index: int, max_pixels: int) -> RequestTooLarge:
@@ -194,81 +207,17 @@ def _check_pixels(size: tuple[int, int], index: int, max_pixels: int) -> None:
         )
 
 
-def _to_rgb(frame: Image.Image) -> Image.Image:
-    if frame.mode == "RGB":
-        return frame.copy()
+def _split_alpha(frame: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """The stored colours as RGB, and the alpha channel when any pixel is not opaque."""
     if frame.mode in ("I", "I;16", "I;16L", "I;16B"):
         # Pillow clips 16-bit samples to 255 when converting; scale them to 8 bits instead.
         grey = (np.asarray(frame).astype(np.int64).clip(0, 65535) >> 8).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
-    if frame.mode == "P" or "transparency" in frame.info:
-        # Via RGBA so a palette's transparency is resolved, not warned about.
-        frame = frame.convert("RGBA")
-    # Alpha is dropped, not composited: the colours under transparent pixels reach the
-    # upstream too, so they are what a detector must see.
-    return frame.convert("RGB")
-
-
-def _on_white(frame: Image.Image) -> Image.Image | None:
-    """Frame composited on white when it has transparency, else None."""
-    if not (frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info):
-        return None
+        return Image.fromarray(grey, "L").convert("RGB"), None
+    if not (frame.mode in ("RGBA", "LA", "PA", "RGBa", "La", "P") or "transparency" in frame.info):
+        return (frame.copy() if frame.mode == "RGB" else frame.convert("RGB")), None
+    # Via RGBA so a palette's transparency is resolved, not warned about. Alpha is split off,
+    # not composited: the colours under transparent pixels reach the upstream too.
     rgba = frame.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
-
-
-def _metadata(img: Image.Image) -> dict[str, bytes | str]:
-    info = img.info
-    found: dict[str, bytes | str] = {}
-    exif = info.get("exif")
-    if not isinstance(exif, bytes) or not exif:
-        # PNG's "Raw profile type exif" text chunk (ImageMagick) is only read by getexif().
-        parsed = img.getexif()
-        exif = parsed.tobytes() if len(parsed) else None
-    if exif:
-        found["exif"] = exif
-    # JPEG's APP13 holds Photoshop resources; 0x0404 is the IPTC-IIM stream.
-    iptc = info.get("photoshop", {}).get(0x0404) if img.format in ("JPEG", "MPO") else None
-    for key, value in (("xmp", info.get("xmp")), ("iptc", iptc), ("icc", info.get("icc_profile"))):
-        if isinstance(value, bytes | str) and value:
-            found[key] = value
-    applist = getattr(img, "applist", [])
-    comments = [body for marker, body in applist if marker == "COM" and body]
-    if comments:
-        found["comment"] = b"\n".join(comments)
-    for key, value in getattr(img, "text", {}).items():
-        if key != "XML:com.adobe.xmp":  # already kept as "xmp"
-            found[f"text:{key}"] = str(value)
-    return found
-
-
-def exif_is_readable(raw: bytes) -> bool:
-    """Whether an EXIF block has a valid TIFF header and a first directory within the block.
-
-    Damage further in (a bad sub-directory, a tag pointing outside) is common in real
-    cameras' files and only loses those fields; a block we cannot start reading might hide
-    anything, so it is refused.
-    """
-    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
-    if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
-        return False
-    order = "<" if tiff[:2] == b"II" else ">"
-    offset = struct.unpack(order + "I", tiff[4:8])[0]
-    if not 8 <= offset <= len(tiff) - 2:
-        return False
-    count = struct.unpack(order + "H", tiff[offset : offset + 2])[0]
-    if offset + 2 + 12 * count > len(tiff):  # IFD0's entries must lie inside the block
-        return False
-    try:
-        load_exif(raw)
-    except Exception:
-        return False
-    return True
-
-
-def load_exif(raw: bytes) -> Image.Exif:
-    """Pillow's parse of an EXIF block: IFD0 now, sub-directories when asked (and may fail)."""
-    exif = Image.Exif()
-    exif.load(raw)
-    return exif
+    alpha = rgba.getchannel("A")
+    opaque = alpha.getextrema()[0] == 255
+    return rgba.convert("RGB"), None if opaque else alpha

@@ -1,9 +1,12 @@
 """Paint image findings out of an upload and re-encode it without its metadata.
 
-`redact_image` returns new bytes in the upload's own format, the same size and mode family,
-with every metadata block dropped (EXIF, XMP, IPTC, text chunks, comments) except the ICC
-profile. Faces are pixelated to a coarse grid of noisy block means, text and codes are covered
-with solid black. Anything it cannot do raises `CannotRedact`, so the pipeline blocks instead.
+`redact_image` returns new bytes in the upload's own format and mode family, turned upright
+(EXIF Orientation applied), with every metadata block dropped except the ICC profile: EXIF,
+XMP, IPTC, text chunks, comments, and whatever the decoder does not understand (private
+chunks, unknown APPn segments, GIF extensions, bytes after the image), because the encoder
+writes only the pixels and the options passed to it. Faces are pixelated to a coarse grid
+of noisy block means, text and codes are covered with solid black. Anything it cannot do
+raises `CannotRedact`, so the pipeline blocks instead.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from proxy.images.metablocks import orientation, upright
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
 from proxy.redact import CannotRedact
@@ -57,9 +61,12 @@ def redact_image(data: bytes, image: DecodedImage, findings: Sequence[Finding]) 
         frames, durations = _frames(source)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise CannotRedact("image could not be decoded for redaction") from e
-    # Boxes are in the coordinates of the decoder's frames, which are the stored pixels with
-    # EXIF orientation not applied; a size mismatch means they would miss.
-    if frames[0].size != (image.width, image.height):
+    # Orientation lives in EXIF, which is dropped: the pixels are turned upright first, so the
+    # picture the provider receives is the way up the user sees it, and boxes (which the
+    # decoder reports in upright coordinates) land where detection looked.
+    turn = orientation(source)
+    frames = [upright(f, turn) for f in frames]
+    if frames[0].size != (image.width, image.height):  # the boxes would miss
         raise CannotRedact("image size differs from the decoded image the findings refer to")
     # Boxes are in frame-0 coordinates and go on every frame: enough for the short, mostly
     # still animations people upload; a face that moves out of its box is a known gap.
@@ -81,10 +88,7 @@ def redact_image(data: bytes, image: DecodedImage, findings: Sequence[Finding]) 
                     # Opaque too: black text on a transparent background stays readable
                     # under a black box that is itself transparent.
                     a[y0:y1, x0:x1, 3] = 255
-    # Orientation lives in EXIF, which is dropped: bake it into the pixels so the picture the
-    # provider receives is the way up the user sees it.
-    orientation = source.getexif().get(0x0112, 1)
-    out = [_restore_mode(_transpose(Image.fromarray(a), orientation), mode, fmt) for a in arrays]
+    out = [_restore_mode(Image.fromarray(a), mode, fmt) for a in arrays]
     return _encode(out, durations, source, fmt)
 
 
@@ -131,23 +135,6 @@ def _to_rgb(frame: Image.Image) -> Image.Image:
         return Image.fromarray((np.clip(wide, 0, top) * (255.0 / top)).astype(np.uint8))
     alpha = frame.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in frame.info
     return frame.convert("RGBA" if alpha else "RGB")
-
-
-# EXIF orientation -> the transpose that makes the pixels upright (as ImageOps.exif_transpose).
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def _transpose(frame: Image.Image, orientation: object) -> Image.Image:
-    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
-    return frame if method is None else frame.transpose(method)
 
 
 def _pad(

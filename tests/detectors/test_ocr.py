@@ -174,11 +174,14 @@ def test_ocr_text_reaches_no_log_and_no_output(
 class ScriptedEngine(OcrEngine):
     """Returns fixed lines: the mapping arithmetic, independent of what a model reads."""
 
-    def __init__(self, lines: list[OcrLine]) -> None:
+    def __init__(self, lines: list[OcrLine], width: int | None = None) -> None:
         self.lines = lines
+        self.width = width
+        self.shapes: list[tuple[int, ...]] = []
 
     def read(self, rgb: np.ndarray) -> list[OcrLine]:
-        return self.lines
+        self.shapes.append(rgb.shape)
+        return self.lines if self.width in (None, rgb.shape[1]) else []
 
 
 def rect(x: float, y: float, w: float, h: float) -> tuple[tuple[float, float], ...]:
@@ -191,7 +194,7 @@ def test_boxes_map_back_through_downscaling_in_reading_order(analyzer: TextAnaly
         OcrLine("acme.com today", rect(100, 300, 140, 20), 0.99),  # type: ignore[arg-type]
         OcrLine("write to john.smith@", rect(100, 200, 200, 20), 0.99),  # type: ignore[arg-type]
     ]
-    detector = OcrDetector(analyzer, ScriptedEngine(lines))
+    detector = OcrDetector(analyzer, ScriptedEngine(lines, width=1600))  # the whole, not tiles
     found = of(
         list(detector.detect_image(decoded(Image.new("RGB", (3200, 1000), "white")))),
         "EMAIL_ADDRESS",
@@ -212,3 +215,34 @@ def test_only_a_frame_of_narrow_brightness_range_is_stretched() -> None:
     ImageDraw.Draw(faint).rectangle((10, 5, 30, 15), fill=(180, 180, 180))
     levels = np.asarray(stretched(faint).convert("L"))
     assert levels.max() - levels.min() > 200
+
+
+def test_a_tall_image_is_read_whole_and_in_overlapping_tiles_at_a_legible_scale(
+    analyzer: TextAnalyzer,
+) -> None:
+    engine = ScriptedEngine([])
+    OcrDetector(analyzer, engine).detect_image(decoded(Image.new("RGB", (1080, 7200), "white")))
+    whole, *tiles = engine.shapes
+    assert whole[:2] == (1600, 240)  # the whole, downscaled to 1600 on its long side
+    # Tiles at 2/3 scale: 12 px text is 8 px there, which PP-OCR reads; 960 px at most.
+    assert tiles and all(max(t[:2]) <= 960 for t in tiles)
+    assert sum(t[0] for t in tiles) >= 7200 * 2 / 3  # every row of the image is in a tile
+
+
+def test_email_in_small_text_at_the_bottom_of_a_scrolling_screenshot_is_found(
+    detector: OcrDetector,
+) -> None:
+    page = Image.new("RGB", (1080, 7200), (250, 250, 250))
+    for y in range(200, 7000, 900):
+        draw(page, (40, y), "Weekly notes, nothing personal here", "DejaVuSans.ttf", 14, "black")
+    where = draw(page, (40, 6800), "reach me at mara.lindqvist@example.org", "DejaVuSans.ttf", 14,
+                 "black")  # fmt: skip
+    emails = of(list(detector.detect_image(decoded(page))), "EMAIL_ADDRESS")
+    assert emails and all(overlaps(f.box, where) for f in emails if f.box)
+
+
+def test_large_email_text_in_a_very_tall_image_is_found(detector: OcrDetector) -> None:
+    page = Image.new("RGB", (1200, 9000), "white")
+    where = draw(page, (60, 4500), "jonas.berg@example.com", "DejaVuSans.ttf", 36, "black")
+    emails = of(list(detector.detect_image(decoded(page))), "EMAIL_ADDRESS")
+    assert emails and all(overlaps(f.box, where) for f in emails if f.box)

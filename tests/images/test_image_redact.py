@@ -191,16 +191,16 @@ def test_grey_and_palette_png_keep_their_mode(mode: str) -> None:
     assert out.mode == mode
 
 
-def test_exif_orientation_is_baked_in_after_painting_in_stored_coordinates() -> None:
+def test_exif_orientation_is_baked_in_and_boxes_are_painted_in_upright_coordinates() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # stored on its side: shown turned 90 degrees clockwise
     data = _encode(Image.new("RGB", (512, 300), "white"), "JPEG", exif=exif)
-    stored = DecodedImage(0, "JPEG", 512, 300, ())  # the decoder keeps the stored pixels
+    shown = DecodedImage(0, "JPEG", 300, 512, ())  # the decoder turns the pixels upright
     text = Finding("PERSON", Source.IMAGE_TEXT, 0.9, box=(100, 50, 40, 20))
-    out = Image.open(io.BytesIO(redact_image(data, stored, [text])))
+    out = Image.open(io.BytesIO(redact_image(data, shown, [text])))
     assert out.size == (300, 512) and len(out.getexif()) == 0
-    # Stored (x, y) lands on (299 - y, x) once turned clockwise.
-    assert np.array(out)[120, 239].max() < 30 and np.array(out)[239, 120].min() > 225
+    # The box is painted where it is in the upright picture, which is what the upstream gets.
+    assert np.array(out)[60, 120].max() < 30 and np.array(out)[120, 60].min() > 225
 
 
 def test_sixteen_bit_grey_png_is_scaled_not_clipped() -> None:
