@@ -31,8 +31,13 @@ _REGIONS = (
     "mx-central-1 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2 us-gov-east-1 us-gov-west-1"
 ).split()
 _FIPS = ("ca-central-1", "us-east-1", "us-east-2", "us-west-2", "us-gov-east-1", "us-gov-west-1")
-HOSTS = tuple(f"bedrock-runtime.{r}.amazonaws.com" for r in _REGIONS) + tuple(
-    f"bedrock-runtime-fips.{r}.amazonaws.com" for r in _FIPS
+# Each also on its dual-stack name (botocore's use_dualstack_endpoint: the partition's
+# dualStackDnsSuffix, "api.aws" for aws and aws-us-gov).
+HOSTS = tuple(
+    f"{name}.{r}.{suffix}"
+    for suffix in ("amazonaws.com", "api.aws")
+    for name, regions in (("bedrock-runtime", _REGIONS), ("bedrock-runtime-fips", _FIPS))
+    for r in regions
 )
 
 _INVOKE = re.compile(r"/model/([^/]+)/invoke")

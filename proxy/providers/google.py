@@ -29,6 +29,11 @@ HOSTS = (
     "aiplatform.eu.rep.googleapis.com",
     "aiplatform.us.rep.googleapis.com",
     "*-aiplatform.googleapis.com",  # every region's Vertex endpoint
+    # The mTLS endpoints google-genai switches to when a client certificate is configured
+    # (its to_mtls_url: "x.googleapis.com" -> "x.mtls.googleapis.com"; no ".rep" ones).
+    "generativelanguage.mtls.googleapis.com",
+    "aiplatform.mtls.googleapis.com",
+    "*-aiplatform.mtls.googleapis.com",
 )
 _PATH = re.compile(
     r"/(?:v1|v1beta|v1beta1|v1alpha)/(?:projects/[^/]+/locations/[^/]+/)?"

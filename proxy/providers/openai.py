@@ -33,6 +33,17 @@ _NEUTRAL = frozenset(
     _PARAMS + ("background", "input_fidelity", "moderation", "output_compression", "style")
 ) | {"partial_images"}
 _IMAGE_FIELDS = {"image": "image", "image[]": "image", "mask": "mask"}
+# Azure OpenAI and Azure AI Foundry resources serve the same bodies under
+# /openai/deployments/{name}/..., /openai/... and /openai/v1/... (with an api-version query);
+# Foundry's model inference API under /models/chat/completions. Endpoints are matched by
+# suffix, so every one of those shapes is read as OpenAI's, and any other path on these
+# hosts (files, batches, other Azure AI services) is refused as an unsupported endpoint.
+AZURE_AND_OPENAI = (
+    "api.openai.com",
+    "*.openai.azure.com",
+    "*.cognitiveservices.azure.com",
+    "*.services.ai.azure.com",
+)
 
 
 @dataclass
@@ -59,7 +70,7 @@ class OpenAIAdapter(ProviderAdapter):
     def __init__(
         self,
         name: str = "openai",
-        hosts: tuple[str, ...] = ("api.openai.com", "*.openai.azure.com"),
+        hosts: tuple[str, ...] = AZURE_AND_OPENAI,
         *,
         image_keys: tuple[str, ...] = ("images", "mask"),
         base64_formats: tuple[str, ...] = ("b64_json",),

@@ -9,8 +9,10 @@ import pytest
 
 from proxy.errors import MalformedRequest, RequestRejected, UnsupportedEndpoint
 from proxy.model import ImageRequest, TextPart
+from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest
 from proxy.providers.openai import OpenAIAdapter
+from proxy.providers.routing import Router
 
 DATA = Path(__file__).parent.parent / "data" / "openai"
 PLANT = "jane.doe@example.com"
@@ -418,3 +420,71 @@ def test_no_error_message_contains_a_planted_value(request_: WireRequest) -> Non
         adapter.parse(request_)
     assert PLANT not in str(caught.value)
     assert PLANT.split("@")[0] not in str(caught.value)
+
+
+# --- Azure OpenAI and Azure AI Foundry ---------------------------------------------------------
+
+
+def azure_fixture(name: str) -> WireRequest:
+    meta = json.loads((DATA / f"{name}.json").read_text())
+    body = (DATA / f"{name}.http").read_bytes()
+    return WireRequest(meta["method"], meta["host"], 443, meta["path"], meta["headers"], body)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "fixture-resource.openai.azure.com",
+        "fixture-foundry.cognitiveservices.azure.com",
+        "fixture-foundry.services.ai.azure.com",
+    ],
+)
+def test_azure_hosts_are_read_as_openai(host: str) -> None:
+    adapter = Router(ADAPTERS, {}).match(host, 443)
+    assert adapter is not None and adapter.name == "openai"
+
+
+def test_azure_sdk_generation_on_a_deployment_path_is_read() -> None:
+    parsed = OpenAIAdapter().parse(azure_fixture("azure_generate"))
+    assert parsed.operation == "images.generate"
+    assert parsed.prompts[0].text == "A watercolour fox in the snow"
+    assert parsed.params["model"] == "gpt-image-1-deployment"
+
+
+def test_azure_foundry_edit_with_a_fixed_deployment_is_read_and_redacted() -> None:
+    request = azure_fixture("azure_foundry_edit")
+    assert request.path.startswith("/openai/deployments/flux-kontext/images/edits?api-version=")
+    adapter = OpenAIAdapter()
+    parsed = adapter.parse(request)
+    assert parsed.operation == "images.edit" and len(parsed.images) == 1
+    redacted = replace(parsed, images=(replace(parsed.images[0], data=b"\x89PNG redacted"),))
+    assert b"\x89PNG redacted" in adapter.apply(request, redacted)
+
+
+def test_azure_responses_without_a_deployment_is_read() -> None:
+    parsed = OpenAIAdapter().parse(azure_fixture("azure_responses"))
+    assert parsed.operation == "responses.create" and parsed.params["image_tool"] is True
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/openai/files?api-version=2025-04-01-preview",
+        "/openai/deployments/d/embeddings?api-version=2025-04-01-preview",
+        "/openai/v1/uploads",
+        "/vision/v3.2/analyze?visualFeatures=Faces",
+        "/face/v1.0/detect",
+        "/providers/blackforestlabs/v1/flux-2-pro?api-version=preview",
+    ],
+)
+def test_other_azure_endpoints_are_unsupported(path: str) -> None:
+    request = WireRequest(
+        "POST",
+        "fixture-foundry.cognitiveservices.azure.com",
+        443,
+        path,
+        {"content-type": "application/json"},
+        b'{"prompt": "a fox"}',
+    )
+    with pytest.raises(UnsupportedEndpoint):
+        OpenAIAdapter().parse(request)

@@ -7,6 +7,7 @@ boundary are fixed, so a rerun with the same SDK and httpx gives the same bytes.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -71,10 +72,62 @@ def record() -> dict[str, httpx.Request]:
     return out
 
 
+def record_azure() -> dict[str, tuple[str, httpx.Request]]:
+    """The AzureOpenAI client's URL shapes: a deployment from the model name, a deployment
+    fixed on the client (Azure AI Foundry's cognitiveservices host), and the Responses API
+    (not a deployments endpoint). Each with the host it was sent to."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append(request)
+        return httpx.Response(200, json={"created": 0, "data": []})
+
+    def azure(endpoint: str, deployment: str | None = None) -> openai.AzureOpenAI:
+        return openai.AzureOpenAI(
+            api_key="azure-fixture-key",
+            api_version="2025-04-01-preview",
+            azure_endpoint=endpoint,
+            azure_deployment=deployment,
+            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        )
+
+    red = png((255, 0, 0))
+    openai_host = "https://fixture-resource.openai.azure.com"
+    foundry_host = "https://fixture-foundry.cognitiveservices.azure.com"
+    out: dict[str, tuple[str, httpx.Request]] = {}
+    azure(openai_host).images.generate(
+        model="gpt-image-1-deployment", prompt="A watercolour fox in the snow", size="1024x1024"
+    )
+    out["azure_generate"] = (openai_host, seen[-1])
+    azure(foundry_host, "flux-kontext").images.edit(
+        image=("red.png", red, "image/png"),
+        prompt="Give the square a hat",
+        model="ignored-when-the-deployment-is-fixed",
+        extra_headers=FORM,
+    )
+    out["azure_foundry_edit"] = (foundry_host, seen[-1])
+    try:
+        azure(openai_host).responses.create(
+            model="gpt-4.1-deployment",
+            input="Draw a lighthouse",
+            tools=[{"type": "image_generation"}],
+        )
+    except Exception:  # the recorded request is all that is wanted, not the parsed answer
+        pass
+    out["azure_responses"] = (openai_host, seen[-1])
+    return out
+
+
 def main() -> None:
     source = f"openai-python {openai.__version__}, httpx {httpx.__version__}"
     for name, request in record().items():
         write_request(HERE, name, request, source)
+    for name, (host, request) in record_azure().items():
+        write_request(HERE, name, request, source)
+        meta = json.loads((HERE / f"{name}.json").read_text())
+        meta = {"method": meta.pop("method"), "host": host.removeprefix("https://"), **meta}
+        (HERE / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
 if __name__ == "__main__":
