@@ -220,3 +220,87 @@ def _with_exif(tiff: bytes) -> bytes:
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, "JPEG", exif=b"Exif\x00\x00" + tiff)
     return out.getvalue()
+
+
+# -- containers PixelGate did not read (issue #15 item 5) ---------------------------------
+
+PLANTED = "write to mara.lindqvist@example.org"
+XMP_GPS = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    'syntax-ns#"><rdf:Description xmlns:loc="http://example.com/loc/" '
+    'loc:GPSLatitude="37,46.5N" loc:GPSLongitude="122,25.2W"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def png(**params: object) -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (32, 32), (90, 120, 150)).save(out, "PNG", **params)
+    return out.getvalue()
+
+
+def unread(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.recognizer.startswith("unread:")]
+
+
+def test_xmp_gps_under_a_prefix_other_than_exif_is_a_location(detector: MetadataDetector) -> None:
+    assert "GPS_LOCATION" in entities(detect(detector, jpeg(xmp=XMP_GPS.encode())))
+
+
+def test_raw_profile_text_chunk_is_unpacked_and_read(detector: MetadataDetector) -> None:
+    payload = XMP_GPS.encode() + b" " + PLANTED.encode()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type xmp", f"\nxmp\n{len(payload):8d}\n{payload.hex()}\n")
+    found = entities(detect(detector, png(pnginfo=info)))
+    assert {"GPS_LOCATION", "EMAIL_ADDRESS"} <= found
+
+
+def test_private_png_chunk_is_read_as_text_and_counts_itself(detector: MetadataDetector) -> None:
+    from helpers.images import png_with_chunk
+
+    found = detect(detector, png_with_chunk(png(), b"prVt", PLANTED.encode()))
+    assert "EMAIL_ADDRESS" in entities(found)
+    assert [f.entity for f in unread(found)] == ["METADATA_OWNER"]
+    assert all("prVt" not in f.recognizer for f in found)  # the file's own names stay out
+
+
+def test_compressed_private_chunk_is_inflated_and_read(detector: MetadataDetector) -> None:
+    import zlib
+
+    from helpers.images import png_with_chunk
+
+    data = png_with_chunk(png(), b"zzZz", zlib.compress(PLANTED.encode()))
+    assert "EMAIL_ADDRESS" in entities(detect(detector, data))
+
+
+def test_apple_idot_chunk_is_not_a_finding(detector: MetadataDetector) -> None:
+    from helpers.images import png_with_chunk
+
+    assert detect(detector, png_with_chunk(png(), b"iDOT", bytes(28))) == []
+
+
+def test_jpeg_app15_segment_is_read(detector: MetadataDetector) -> None:
+    from helpers.images import jpeg_with_segment
+
+    found = detect(detector, jpeg_with_segment(jpeg(), 0xEF, PLANTED.encode()))
+    assert "EMAIL_ADDRESS" in entities(found) and unread(found)
+
+
+def test_bytes_after_the_jpeg_end_are_read(detector: MetadataDetector) -> None:
+    found = detect(detector, jpeg() + PLANTED.encode())
+    assert "EMAIL_ADDRESS" in entities(found)
+    assert [f.recognizer for f in unread(found)] == ["unread:trailing-data"]
+
+
+def test_gif_xmp_with_gps_is_a_location(detector: MetadataDetector) -> None:
+    from helpers.images import encode, gif_with_xmp
+
+    gif = encode(Image.new("RGB", (32, 32), (90, 120, 150)), "GIF")
+    assert "GPS_LOCATION" in entities(detect(detector, gif_with_xmp(gif, XMP_GPS)))
+
+
+def test_icc_profile_text_is_read(detector: MetadataDetector) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    found = detect(detector, jpeg(icc_profile=icc + PLANTED.encode()))
+    assert "EMAIL_ADDRESS" in entities(found)

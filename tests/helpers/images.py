@@ -76,3 +76,39 @@ def png_header_claiming(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
+
+
+def qr_code(content: str, scale: int = 6) -> Image.Image:
+    """A QR code on a white margin, RGB."""
+    import zxingcpp
+
+    symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.QRCode)
+    pixels = np.asarray(symbol.to_image(scale=scale))
+    page = Image.new("L", (pixels.shape[1] + 96, pixels.shape[0] + 96), 255)
+    page.paste(Image.fromarray(pixels), (48, 48))
+    return page.convert("RGB")
+
+
+def animation(frames: list[Image.Image], fmt: str, **kwargs: object) -> bytes:
+    """Every frame saved as one animated file (GIF, PNG = APNG, WEBP, AVIF)."""
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=80, **kwargs)
+
+
+def png_with_chunk(png: bytes, kind: bytes, payload: bytes) -> bytes:
+    """`png` with one more chunk just before IEND."""
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + chunk + png[end:]
+
+
+def jpeg_with_segment(jpeg: bytes, marker: int, payload: bytes) -> bytes:
+    """`jpeg` with one more APPn (or other) segment right after SOI."""
+    return jpeg[:2] + struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload + jpeg[2:]
+
+
+def gif_with_xmp(gif: bytes, xmp: str) -> bytes:
+    """`gif` with an XMP application extension before its trailer (as Adobe writes it)."""
+    trailer = bytes([1, *range(255, -1, -1), 0])  # XMP's 'magic trailer' of sub-block sizes
+    block = b"\x21\xff\x0bXMP DataXMP" + xmp.encode() + trailer
+    return gif[:-1] + block + gif[-1:]

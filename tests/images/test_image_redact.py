@@ -254,3 +254,31 @@ def test_the_same_upload_redacts_to_the_same_bytes() -> None:
     image = decode_image(data, 0, max_pixels=10**8)
     face = [Finding("FACE", Source.FACE, 0.99, part=0, box=(182, 60, 87, 115))]
     assert redact_image(data, image, face) == redact_image(data, image, face)
+
+
+@pytest.mark.parametrize("kind", ["png-chunk", "app15", "trailing", "gif-xmp", "raw-profile"])
+def test_redaction_drops_every_block_it_does_not_understand(kind: str) -> None:
+    from helpers.images import gif_with_xmp, jpeg_with_segment, png_with_chunk
+
+    from proxy.images.containers import unread_blocks
+    from proxy.images.decode import decode_image
+
+    img = _astronaut(128)
+    if kind == "png-chunk":
+        data = png_with_chunk(_encode(img, "PNG"), b"prVt", b"mara@example.org")
+    elif kind == "app15":
+        data = jpeg_with_segment(_encode(img, "JPEG"), 0xEF, b"mara@example.org")
+    elif kind == "trailing":
+        data = _encode(img, "JPEG") + b"mara@example.org"
+    elif kind == "gif-xmp":
+        data = gif_with_xmp(_encode(img, "GIF"), "<x:xmpmeta>mara@example.org</x:xmpmeta>")
+    else:
+        info = PngInfo()
+        info.add_text("Raw profile type APP1", "\nAPP1\n      4\n6d617261\n")
+        data = _encode(img, "PNG", pnginfo=info)
+    decoded = decode_image(data, 0, max_pixels=10_000_000)
+    assert set(decoded.metadata) - {"icc"}  # the planted block was seen
+    out = redact_image(data, decoded, [])
+    fmt = Image.open(io.BytesIO(out)).format or ""
+    assert unread_blocks(out, fmt) == {}
+    assert b"mara" not in out and set(decode_image(out, 0, max_pixels=10**7).metadata) == set()
