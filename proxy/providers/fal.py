@@ -1,8 +1,9 @@
-"""fal.ai model endpoints, synchronous (fal.run) and queued (queue.fal.run), as an adapter.
+"""fal.ai model endpoints, synchronous (fal.run) and queued (queue.fal.run), and the storage
+CDN its client uploads images to (v3.fal.media), as an adapter.
 
-Refs: `json:<JSON pointer>` into the model's JSON input. Every fal model takes its own JSON
-input; what they share is read: `prompt`, and images given under keys ending in `_url` or
-`_urls` (a data URI or a link). Every other string is returned as other text.
+Refs: `json:<JSON pointer>` into the model's JSON input, `body` for an uploaded image. Every
+fal model takes its own JSON input; what they share is read: `prompt`, and images given under
+keys ending in `_url` or `_urls` (a data URI or a link). Every other string is other text.
 """
 
 from __future__ import annotations
@@ -17,11 +18,27 @@ from types import MappingProxyType
 from typing import Any
 
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
-from proxy.model import ImageRequest
+from proxy.model import ImagePart, ImageRequest
 from proxy.providers.b64body import Base64Body
 from proxy.providers.base import ProviderAdapter, Publish, WireRequest, WireResponse, changes
 from proxy.providers.jsonbody import MAX_DEPTH, JsonBody, child
+from proxy.providers.multipart import header_params
 
+HOSTS = (
+    "fal.run",
+    "queue.fal.run",
+    "*.fal.run",
+    # fal-client's backup domains, tried when fal.run cannot be reached.
+    "falrun.com",
+    "*.falrun.com",
+    # Storage: the CDN that fal_client.upload*() sends files to before a model is called
+    # (v3.fal.media now, fal.media before), and the REST API that hands out its tokens.
+    "fal.media",
+    "*.fal.media",
+    "rest.fal.ai",
+    "rest.alpha.fal.ai",
+)
+_RAW_REF = "body"
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
 # owner/alias, optionally under a namespace, then an optional subpath.
 _APP = re.compile(rf"/((?:(?:workflows|comfy)/)?{_SEGMENT}/{_SEGMENT})((?:/{_SEGMENT})*)/?")
@@ -47,10 +64,14 @@ class FalAdapter(ProviderAdapter):
     queued request is told apart by its host (`queue.` first label). A rerouted queued
     request gets a job whose status and result the proxy serves from memory at the paths
     fal's clients poll.
+
+    On fal's storage hosts, an image uploaded whole (POST /files/upload, what fal_client's
+    upload_image sends first) is returned as an image, and an upload token request as a
+    request with nothing but its strings; other storage endpoints are refused.
     """
 
     name = "fal"
-    default_hosts = ("fal.run", "queue.fal.run", "*.fal.run")
+    default_hosts = HOSTS
 
     def parse(self, request: WireRequest) -> ImageRequest:
         return _read(request)[0]
@@ -58,8 +79,11 @@ class FalAdapter(ProviderAdapter):
     def apply(self, request: WireRequest, edited: ImageRequest) -> bytes:
         parsed, body = _read(request)
         changed = changes(parsed, edited)
-        if not changed or body is None:
+        if not changed:
             return request.body
+        if body is None:  # an uploaded file: the body is the image
+            value = changed[_RAW_REF]
+            return value if isinstance(value, bytes) else value.encode()
         return body.write(changed)
 
     def can_render(self, request: ImageRequest) -> bool:
@@ -110,6 +134,8 @@ class FalAdapter(ProviderAdapter):
 
 def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody | None]:
     path, _, query = request.path.partition("?")
+    if path.startswith(("/files/", "/storage/")):
+        return _storage(request, path)
     host = request.headers.get("host", request.host).split(":")[0].lower()
     queued = host.startswith("queue.")
     if queued and request.method == "PUT" and not request.body and _CANCEL.fullmatch(path):
@@ -139,6 +165,31 @@ def _read(request: WireRequest) -> tuple[ImageRequest, JsonBody | None]:
         "fal", operation, tuple(body.prompts), tuple(body.images), MappingProxyType(params)
     )
     return parsed, body
+
+
+def _storage(request: WireRequest, path: str) -> tuple[ImageRequest, JsonBody | None]:
+    """fal's storage API: an upload of one whole file to the CDN (POST /files/upload, the
+    body is the file), or a request for an upload token. A multipart upload sends a file in
+    pieces that cannot be inspected whole, and a Cloud Storage upload is sent to a signed
+    URL on a host that is not fal's: both refused here, where they start."""
+    if request.method == "POST" and path == "/files/upload":
+        media, _ = header_params(request.content_type) if request.content_type else ("", {})
+        if not media.startswith("image/"):
+            raise UnsupportedEndpoint("an upload to fal that is not an image cannot be inspected")
+        if not request.body:
+            raise MalformedRequest("an upload to fal has no file")
+        image = ImagePart(_RAW_REF, request.body, None, media)
+        return ImageRequest("fal", "storage.upload", (), (image,)), None
+    if request.method == "POST" and path == "/storage/auth/token":
+        body = Base64Body(request.body or b"{}", request.content_type or "application/json")
+        _walk(body, body.doc, "")
+        if body.images:
+            raise MalformedRequest("an upload token request carries no images")
+        return ImageRequest("fal", "storage.token", tuple(body.prompts)), body
+    raise UnsupportedEndpoint(
+        "not a fal storage endpoint PixelGate inspects (POST /files/upload of one image, "
+        "POST /storage/auth/token; multipart and Cloud Storage uploads cannot be inspected)"
+    )
 
 
 def _walk(body: JsonBody, obj: Any, pointer: str, skip: frozenset[str] = frozenset()) -> None:

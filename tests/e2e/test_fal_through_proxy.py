@@ -18,6 +18,8 @@ from helpers.e2e import (
     proxy_fixture,
     upstream_fixture,
 )
+from helpers.images import astronaut, encode, landscape
+from httpx import Response
 from PIL import Image
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +31,14 @@ APP = "fal-ai/flux/dev"
 
 
 def fal_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
+    payload: dict[str, object]
+    if request.path == "/files/upload":  # fal's CDN: where the upload can be fetched
+        payload = {"access_url": "https://v3.fal.media/files/rabbit/abc.png"}
+        return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
+    if request.path.startswith("/storage/auth/token"):
+        payload = {"token": "t", "token_type": "Bearer", "base_url": "https://v3.fal.media",
+                   "expires_at": "2030-01-01T00:00:00+00:00"}  # fmt: skip
+        return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
     payload = {
         "images": [{"url": "https://fal.media/x.png", "width": 1, "height": 1}],
         "seed": 1,
@@ -40,7 +50,12 @@ def fal_answer(request: Received) -> tuple[int, dict[str, str], bytes]:
 upstream = upstream_fixture(fal_answer)
 
 
-proxy = proxy_fixture("fal", four_actions_policy)
+def policy() -> str:
+    faces = "  - {id: faces, entities: [FACE], sources: [face], action: redact}\n"
+    return four_actions_policy().replace("rules:\n", "rules:\n" + faces, 1)
+
+
+proxy = proxy_fixture("fal", policy)
 
 
 def test_clean_input_arrives_byte_for_byte(proxy: Proxy, upstream: Upstream) -> None:
@@ -106,4 +121,86 @@ def test_unsupported_path_is_refused(proxy: Proxy, upstream: Upstream) -> None:
     with proxy.http_client() as http:
         response = http.post(f"https://localhost:{upstream.port}/flux", json={"prompt": "p"})
     assert response.status_code == 403 and response.json()["detail"]
+    assert upstream.received == []
+
+
+# --- uploads, as fal_client.upload_image() sends them before the model call --------------------
+
+
+def upload(proxy: Proxy, upstream: Upstream, image: bytes, path: str = "/files/upload") -> Response:
+    # fal_client: POST {CDN_URL}/files/upload with the CDN token, the file as the body.
+    with proxy.http_client() as http:
+        return http.post(
+            f"https://localhost:{upstream.port}{path}",
+            content=image,
+            headers={
+                "authorization": "Bearer cdn-token",
+                "content-type": "image/jpeg",
+                "x-fal-file-name": "photo.jpg",
+            },
+        )
+
+
+def test_an_uploaded_photo_without_faces_arrives_byte_for_byte(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    upstream.clear()
+    image = encode(landscape(), "JPEG")
+    response = upload(proxy, upstream, image)
+    assert response.headers["x-pixelgate-decision"] == "allow"
+    assert response.json()["access_url"].startswith("https://v3.fal.media/")
+    assert [r.body for r in upstream.received] == [image]
+
+
+def test_a_face_in_an_uploaded_photo_is_redacted_before_fal_stores_it(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    from proxy.detectors.faces import FaceDetector
+    from proxy.images.decode import decode_image
+
+    upstream.clear()
+    image = encode(astronaut(), "JPEG")
+    response = upload(proxy, upstream, image)
+    assert response.headers["x-pixelgate-decision"] == "redact"
+    (received,) = upstream.received
+    assert received.body != image
+    assert int(received.headers["content-length"]) == len(received.body)
+    assert FaceDetector().detect_image(decode_image(received.body, 0, max_pixels=10**8)) == []
+
+
+def test_the_upload_token_request_is_forwarded(proxy: Proxy, upstream: Upstream) -> None:
+    upstream.clear()
+    with proxy.http_client() as http:
+        response = http.post(
+            f"https://localhost:{upstream.port}/storage/auth/token?storage_type=fal-cdn-v3",
+            json={},
+            headers={"authorization": "Key test"},
+        )
+    assert response.headers["x-pixelgate-decision"] == "allow"
+    assert response.json()["token_type"] == "Bearer"
+    assert [r.body for r in upstream.received] == [b"{}"]
+
+
+def test_a_cloud_storage_upload_is_refused_where_it_starts(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    upstream.clear()
+    with proxy.http_client() as http:
+        response = http.post(
+            f"https://localhost:{upstream.port}/storage/upload/initiate?storage_type=gcs",
+            json={"file_name": "photo.jpg", "content_type": "image/jpeg"},
+        )
+    assert response.status_code == 403 and response.json()["detail"]
+    assert upstream.received == []
+
+
+def test_a_piece_of_a_multipart_upload_is_refused(proxy: Proxy, upstream: Upstream) -> None:
+    upstream.clear()
+    with proxy.http_client() as http:
+        response = http.put(
+            f"https://localhost:{upstream.port}/files/rabbit/abc.jpg/multipart/u1/1",
+            content=encode(astronaut(), "JPEG")[:4096],
+            headers={"content-type": "image/jpeg"},
+        )
+    assert response.status_code == 403
     assert upstream.received == []

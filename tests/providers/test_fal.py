@@ -218,3 +218,75 @@ def test_queue_answer_publishes_status_and_result_at_the_polled_paths() -> None:
     assert json.loads(status)["status"] == "COMPLETED" and "logs" in json.loads(status)
     result, _ = published.items[f"/fal-ai/fast-sdxl/requests/{job}"]
     assert json.loads(result)["images"][0]["content_type"] == "image/png"
+
+
+# --- storage: what fal_client uploads before it calls a model ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["v3.fal.media", "v3b.fal.media", "fal.media", "rest.fal.ai", "rest.alpha.fal.ai",
+     "falrun.com", "queue.falrun.com"],
+)  # fmt: skip
+def test_fal_storage_and_backup_hosts_belong_to_this_adapter(host: str) -> None:
+    from proxy.providers import ADAPTERS
+    from proxy.providers.routing import Router
+
+    matched = Router(ADAPTERS, {}).match(host, 443)
+    assert matched is not None and matched.name == "fal"
+
+
+def test_an_uploaded_image_is_read_as_an_image() -> None:
+    parsed = adapter.parse(fixture("storage_upload"))
+    assert parsed.operation == "storage.upload" and parsed.prompts == ()
+    (image,) = parsed.images
+    assert image.data == fixture("storage_upload").body and image.content_type == "image/png"
+    assert not adapter.can_render(parsed)  # no local model can answer an upload
+
+
+def test_a_redacted_upload_is_the_new_body() -> None:
+    request = fixture("storage_upload")
+    parsed = adapter.parse(request)
+    redacted = replace(parsed, images=(replace(parsed.images[0], data=PNG),))
+    assert adapter.apply(request, redacted) == PNG
+    assert adapter.apply(request, parsed) == request.body
+
+
+def test_an_upload_token_request_carries_nothing_to_inspect() -> None:
+    parsed = adapter.parse(fixture("storage_token"))
+    assert (parsed.operation, parsed.prompts, parsed.images) == ("storage.token", (), ())
+
+
+def test_a_queued_request_on_the_backup_domain_is_a_submit() -> None:
+    request = replace(fixture("queue_submit"), host="queue.falrun.com", headers={
+        **fixture("queue_submit").headers, "host": "queue.falrun.com"})  # fmt: skip
+    assert adapter.parse(request).operation == "submit"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "body"),
+    [
+        ("POST", "/files/upload", "application/pdf", b"%PDF-1.7"),  # not an image
+        ("POST", "/files/upload", "application/json", b'{"url": "x"}'),
+        ("POST", "/files/upload/multipart", "image/png", PNG),
+        ("PUT", "/files/a/b/multipart/u1/1", "image/png", PNG),  # one piece of a large file
+        ("POST", "/files/a/b/multipart/u1/complete", "application/json", b'{"parts": []}'),
+        # A Cloud Storage upload goes to a signed URL on a host that is not fal's.
+        ("POST", "/storage/upload/initiate?storage_type=gcs", "application/json",
+         b'{"file_name": "me.png", "content_type": "image/png"}'),
+    ],
+)  # fmt: skip
+def test_other_storage_endpoints_are_unsupported(
+    method: str, path: str, content_type: str, body: bytes
+) -> None:
+    request = WireRequest(method, "v3.fal.media", 443, path, {"content-type": content_type}, body)
+    with pytest.raises(UnsupportedEndpoint):
+        adapter.parse(request)
+
+
+def test_an_empty_upload_is_malformed() -> None:
+    request = WireRequest(
+        "POST", "v3.fal.media", 443, "/files/upload", {"content-type": "image/png"}
+    )
+    with pytest.raises(MalformedRequest):
+        adapter.parse(request)
