@@ -163,6 +163,20 @@ def test_unsupported_endpoint_is_refused_not_forwarded(proxy: Proxy, upstream: U
     assert upstream.received == []
 
 
+def test_a_file_api_upload_is_refused_not_forwarded(proxy: Proxy, upstream: Upstream) -> None:
+    # Its bytes go in a second request, after the server has named an upload URL; a photo
+    # could only be inspected there, with its size already declared: refused where it starts.
+    with gemini(proxy, upstream) as client, pytest.raises(errors.ClientError) as caught:
+        client.files.upload(
+            file=io.BytesIO(PNG_1x1), config=types.UploadFileConfig(mime_type="image/png")
+        )
+    assert caught.value.code == 403
+    assert caught.value.details["error"]["details"][0]["reason"] == (
+        "pixelgate_unsupported_endpoint"
+    )
+    assert upstream.received == []
+
+
 def test_rerouted_generation_is_a_local_image_the_sdk_reads(
     proxy: Proxy, upstream: Upstream
 ) -> None:

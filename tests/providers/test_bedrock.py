@@ -313,3 +313,38 @@ def test_can_render_only_json_answers() -> None:
     assert adapter.can_render(adapter.parse(fixture("titan_text_image")))
     parsed = adapter.parse(invoke(titan(), accept="image/png"))
     assert not adapter.can_render(parsed)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "bedrock-runtime.us-east-1.api.aws",  # botocore's use_dualstack_endpoint
+        "bedrock-runtime-fips.us-gov-west-1.api.aws",
+        "bedrock-runtime.eu-west-1.amazonaws.com",
+    ],
+)
+def test_dual_stack_and_fips_hosts_belong_to_this_adapter(host: str) -> None:
+    assert any(HostPattern.parse(h).matches(host, 443) for h in adapter.default_hosts)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/model/amazon.nova-pro-v1%3A0/converse",  # images as bytes in a conversation
+        "/model/amazon.nova-pro-v1%3A0/converse-stream",
+        "/model/amazon.titan-image-generator-v2%3A0/invoke-with-response-stream",
+        "/async-invoke",  # StartAsyncInvoke: modelInput can hold images
+    ],
+)
+def test_other_bedrock_runtime_operations_are_unsupported(path: str) -> None:
+    body = json.dumps({"messages": [], "modelInput": {}}).encode()
+    request = WireRequest(
+        "POST",
+        "bedrock-runtime.us-east-1.amazonaws.com",
+        443,
+        path,
+        {"content-type": "application/json"},
+        body,
+    )
+    with pytest.raises(UnsupportedEndpoint):
+        adapter.parse(request)

@@ -259,10 +259,41 @@ def test_default_hosts_route_gemini_and_vertex_to_this_adapter() -> None:
         "aiplatform.googleapis.com",
         "us-central1-aiplatform.googleapis.com",
         "europe-west4-aiplatform.googleapis.com",
+        "aiplatform.eu.rep.googleapis.com",
+        # google-genai's mTLS endpoints (to_mtls_url), used with a client certificate.
+        "generativelanguage.mtls.googleapis.com",
+        "aiplatform.mtls.googleapis.com",
+        "us-central1-aiplatform.mtls.googleapis.com",
     ):
         assert router.match(host, 443) is not None
         assert router.match(host, 443).name == "google"  # type: ignore[union-attr]
     assert router.match("storage.googleapis.com", 443) is None
+    assert router.match("www.googleapis.com", 443) is None  # Drive, Cloud Storage JSON, ...
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body"),
+    [
+        # files.upload as google-genai sends it: a resumable start, then the bytes.
+        ("/upload/v1beta/files", {"x-goog-upload-command": "start"},
+         b'{"file": {"mimeType": "image/png", "sizeBytes": 70}}'),
+        ("/upload/v1beta/files?upload_id=u1&upload_protocol=resumable",
+         {"x-goog-upload-command": "upload, finalize", "x-goog-upload-offset": "0"}, PNG),
+        ("/v1beta/cachedContents", {}, json.dumps(contents({"text": "a"})).encode()),
+        ("/v1beta/models/gemini-2.5-flash:batchGenerateContent", {}, b"{}"),
+        ("/upload/v1beta/fileSearchStores/s1:uploadToFileSearchStore", {}, PNG),
+    ],
+)  # fmt: skip
+def test_file_uploads_caches_and_batches_are_unsupported(
+    path: str, headers: dict[str, str], body: bytes
+) -> None:
+    # Their images could only be inspected whole and in place: refused, never forwarded.
+    request = WireRequest(
+        "POST", "generativelanguage.googleapis.com", 443, path,
+        {"content-type": "application/json", **headers}, body,
+    )  # fmt: skip
+    with pytest.raises(UnsupportedEndpoint):
+        adapter.parse(request)
 
 
 # --- writing back ----------------------------------------------------------------------------
