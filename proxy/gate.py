@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from proxy.audit import NOBODY, AuditEvent, AuditWriter, Caller, count_findings, fingerprint
 from proxy.detectors.base import Detector
+from proxy.envelope import settled, with_envelope
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
 from proxy.inspection import inspect, unless_unrewritable
 from proxy.model import Action, ImageRequest
@@ -111,8 +112,7 @@ class Gate:
         # A websocket upgrade is a body-less GET whose messages would pass uninspected: the
         # adapter sees it (and refuses what it cannot read), like any request with content.
         upgrade = wire.headers.get("upgrade", "")
-        if wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade:
-            return self._finish(self._event(call, adapter, "none", Action.ALLOW, "none"), call)
+        bodyless = wire.method.upper() in _BODYLESS_METHODS and not wire.body and not upgrade
         if passes_through(self.policy.passthrough.get(adapter.name, ()), wire.path):
             why = (f"endpoint forwarded uninspected (providers.{adapter.name}.passthrough)",)
             event = self._event(
@@ -120,10 +120,16 @@ class Gate:
             )
             return self._finish(event, call)
         try:
-            parsed = adapter.parse(wire)
-            ready = self.fallback is not None and adapter.can_render(parsed)
+            # A request without a body (model lists, job status) says something only in
+            # its URL and headers; those are read for every request.
+            parsed = ImageRequest(adapter.name, "none") if bodyless else adapter.parse(wire)
+            ready = not bodyless and self.fallback is not None and adapter.can_render(parsed)
+            request = with_envelope(parsed, wire)
             outcome = unless_unrewritable(
-                inspect(self.pipeline, self.policy.remote_images, parsed, ready, deadline),
+                settled(
+                    inspect(self.pipeline, self.policy.remote_images, request, ready, deadline),
+                    ready,
+                ),
                 adapter.unrewritable(wire),
                 ready,
             )
