@@ -17,11 +17,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
 
-from proxy.errors import MalformedRequest, UnsupportedEndpoint
+from proxy.errors import MalformedRequest, RequestTooLarge, UnsupportedEndpoint
 from proxy.model import ImagePart, TextPart
 from proxy.providers.multipart import header_params
 
 MAX_DEPTH = 32
+# Every value is read, and every string is inspected as text of its own: a body of millions
+# of short strings (36 MB of them took 47 s) would hold a worker, and the GIL, for ever.
+# No image API request comes near 100,000 values (a prompt is one; a chat history a few
+# hundred), so more are refused before they are parsed.
+MAX_VALUES = 100_000
+# A value's ref is its whole pointer: long keys on a deep path, repeated for each of many
+# values, would make the refs alone cost keys x values.
+MAX_POINTER_CHARS = 1024
+# Strings, so that commas and brackets inside them are not counted as structure.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 # A `\uD800`-style escape: the only way a JSON text can carry an unpaired surrogate.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -50,6 +60,8 @@ def load_json(body: bytes, content_type: str = "application/json") -> dict[str, 
             raise MalformedRequest("JSON body repeats a key")
         return dict(pairs)
 
+    check_value_count(body)
+
     def no_constant(_: str) -> object:
         raise MalformedRequest("JSON body contains NaN or Infinity")
 
@@ -77,6 +89,42 @@ def load_json(body: bytes, content_type: str = "application/json") -> dict[str, 
         # A lone surrogate is no Unicode text: readers differ, and it cannot be written back.
         raise MalformedRequest("JSON body contains an unpaired surrogate escape")
     return doc
+
+
+def _structure(body: bytes) -> tuple[int, int]:
+    """(commas, "[" and "{") in `body`: counted in C, without parsing."""
+    return body.count(b","), body.count(b"[") + body.count(b"{")
+
+
+def value_count_bound(body: bytes) -> int:
+    """At least as many as the values in `body` (when it is JSON): every value is the top
+    one or follows a comma, "[" or "{" (a member's value follows its key, which does).
+    Commas and brackets in strings count too, so a large answer is counted again with the
+    strings taken out, unless there are so many strings that the body is too large anyway."""
+    commas, openers = _structure(body)
+    if 1 + commas + openers <= MAX_VALUES and openers <= _deepest(commas):
+        return 1 + commas + openers
+    # Every string is a value or a key, and every key has a value: values >= strings / 2.
+    # An unescaped quote opens or closes a string (`\\"` also counts a quote after an
+    # escaped backslash: this errs towards fewer strings).
+    strings = (body.count(b'"') - body.count(b'\\"')) // 2
+    if strings > 2 * MAX_VALUES:
+        return strings // 2
+    commas, openers = _structure(_STRING.sub(b"", body))  # at most 2 * MAX_VALUES strings
+    if openers > _deepest(commas):
+        raise MalformedRequest("JSON body is nested too deeply")
+    return 1 + commas + openers
+
+
+def _deepest(commas: int) -> int:
+    # A document has at most commas + 1 leaves, and no more than MAX_DEPTH + 1 containers
+    # on the way to each: more containers than that can only be nested too deeply.
+    return (MAX_DEPTH + 1) * (commas + 1)
+
+
+def check_value_count(body: bytes) -> None:
+    if value_count_bound(body) > MAX_VALUES:
+        raise RequestTooLarge(f"JSON body has more than {MAX_VALUES} values")
 
 
 def _utf8_safe(doc: object) -> bool:
@@ -158,6 +206,8 @@ class JsonBody:
         value = container[key]
         if pointer.count("/") > MAX_DEPTH:  # keys are escaped, so "/" counts levels
             raise MalformedRequest("JSON body is nested too deeply")
+        if len(pointer) > MAX_POINTER_CHARS:
+            raise RequestTooLarge(f"JSON body has a key path over {MAX_POINTER_CHARS} characters")
         if isinstance(value, str):
             self.prompts.append(TextPart("json:" + pointer, value, role))
             self._slots["json:" + pointer] = _Slot(container, key, None)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from proxy.errors import MalformedRequest, RequestTooLarge
 
+# No image API form comes near 1,000 parts (a prompt, a few images and parameters); every
+# part is read and its text inspected, so a form of more is refused, before it is parsed.
 MAX_PARTS = 1000
 MAX_HEADER_BYTES = 16 * 1024
 
@@ -117,6 +119,10 @@ def parse(body: bytes, content_type: str, max_parts: int = MAX_PARTS) -> Multipa
     boundary = boundary_of(content_type)
     dash = b"--" + boundary
     delimiter = b"\r\n" + dash
+    # Counted in C before any part is read: each part ends at a delimiter, and the body's
+    # first boundary may lack the leading CRLF.
+    if body.count(delimiter) + body.startswith(dash) > max_parts + 1:
+        raise RequestTooLarge("multipart body has too many parts")
     if body.startswith(dash):
         pos = 0
     else:

@@ -225,3 +225,16 @@ def test_error_messages_never_contain_body_bytes() -> None:
         with pytest.raises(MalformedRequest) as caught:
             multipart.parse(body, CT)
         assert PLANT not in str(caught.value)
+
+
+def test_a_form_of_more_parts_than_the_limit_is_refused_before_parsing() -> None:
+    # Broken after the limit: only a count made before parsing refuses it as too large.
+    parts = [(field(f"f{i}"), b"x") for i in range(multipart.MAX_PARTS + 1)]
+    body = form(*parts).replace(b"form-data", b"garbage", 1)
+    with pytest.raises(RequestTooLarge):
+        multipart.parse(body, CT)
+
+
+def test_a_form_at_the_part_limit_is_read() -> None:
+    parts = [(field(f"f{i}"), b"x") for i in range(multipart.MAX_PARTS)]
+    assert len(multipart.parse(form(*parts), CT).parts) == multipart.MAX_PARTS
