@@ -3,8 +3,9 @@
 Runs bench/quality.py (leak rate, false positives), bench/overhead.py (latency,
 throughput, memory against plain mitmproxy and the do-it-yourself Presidio peer),
 bench/images.py (image inspection speed, face recall, PII recall in rendered text) and
-bench/soak.py --quick (2,000 mixed requests: failures, audit, memory and fd growth), each in
-its own process, and keeps their full output. Figures are from this machine and this run.
+bench/soak.py --quick (2,000 mixed requests: failures, audit, memory and fd growth) and
+bench/worst_case.py (how each recognizer's and body reader's cost grows on crafted input),
+each in its own process, and keeps their full output. Figures are from this machine and this run.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def main() -> None:
         overhead_text = run("overhead.py", o_json)
         images_text = run("images.py", i_json)
         soak_text = run("soak.py", s_json, "--quick", ok=(0, 1))  # 1: a target missed
+        # Up to 16 KiB: at 64 KiB python-phonenumbers alone takes minutes over all rows.
+        worst_text = run("worst_case.py", Path(tmp) / "worst.json", "--sizes", "1,4,16")
         quality, overhead = json.loads(q_json.read_text()), json.loads(o_json.read_text())
         images, soak = json.loads(i_json.read_text()), json.loads(s_json.read_text())
     rows = summary(quality, overhead, images, soak)
@@ -181,6 +184,12 @@ def main() -> None:
             "",
             "```text",
             soak_text.rstrip(),
+            "```",
+            "",
+            "## Worst cases (bench/worst_case.py --sizes 1,4,16)",
+            "",
+            "```text",
+            worst_text.rstrip(),
             "```",
             "",
         ]

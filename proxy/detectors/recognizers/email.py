@@ -1,4 +1,4 @@
-"""Presidio's email pattern, matched from each "@" instead of from every word boundary.
+r"""Presidio's email pattern, matched from each "@" instead of from every word boundary.
 
 Presidio's local part, `\b(C|C[C.]*C)@` (C: letters, digits and `!#$%&'*+-/=?^_`{|}~`),
 lets the engine start at every word boundary of a long run such as `a.a.a.a...`, read to

@@ -1,4 +1,4 @@
-"""Presidio's URL patterns, with the schema-less one tried only where it can match.
+r"""Presidio's URL patterns, with the schema-less one tried only where it can match.
 
 Presidio's "Non schema URL" pattern, `(www\d{0,3}[.])?[a-z0-9.-]{1,253}[.](?:com|edu|...)`
 (about 1,500 top-level domains, case-insensitive), may start anywhere: at every character
