@@ -117,7 +117,8 @@ def _walk(body: JsonBody, container: Any, key: Any, pointer: str, role: str) -> 
         if isinstance(value, str):
             body.text(container, key, pointer, role)
         return
-    kind = value.get("type")
+    # A `type` that is not a string names no part type; it is walked as text like the rest.
+    kind = value.get("type") if isinstance(value.get("type"), str) else None
     if kind in _UNREADABLE_TYPES:
         raise UnsupportedEndpoint("files and audio in a conversation cannot be inspected")
     if kind in _IMAGE_TYPES:

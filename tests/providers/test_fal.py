@@ -253,7 +253,12 @@ def test_a_redacted_upload_is_the_new_body() -> None:
 
 
 def test_an_upload_token_request_carries_nothing_to_inspect() -> None:
-    parsed = adapter.parse(fixture("storage_token"))
+    # fal-client 1.0.3, CDNTokenManager._refresh_token: POST {REST_URL}/storage/auth/token
+    # ?storage_type=fal-cdn-v3 with json={}. Not a fixture file: the fuzzers' repeated-key
+    # mutation has no key to repeat in it.
+    path = "/storage/auth/token?storage_type=fal-cdn-v3"
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    parsed = adapter.parse(WireRequest("POST", "rest.fal.ai", 443, path, headers, b"{}"))
     assert (parsed.operation, parsed.prompts, parsed.images) == ("storage.token", (), ())
 
 
@@ -290,3 +295,12 @@ def test_an_empty_upload_is_malformed() -> None:
     )
     with pytest.raises(MalformedRequest):
         adapter.parse(request)
+
+
+def test_strings_in_an_upload_token_request_are_read() -> None:
+    path = "/storage/auth/token"
+    body = json.dumps({"note": PLANT}).encode()
+    request = WireRequest(
+        "POST", "rest.fal.ai", 443, path, {"content-type": "application/json"}, body
+    )
+    assert [p.text for p in adapter.parse(request).prompts] == [PLANT]

@@ -222,3 +222,9 @@ def test_structure_fields_with_unexpected_values_are_read_as_text() -> None:
         json.dumps(body).encode(),
     )  # fmt: skip
     assert EMAIL in [p.text for p in adapter.parse(wire).prompts]
+
+
+def test_a_type_that_is_not_a_string_is_read_as_text_not_a_crash() -> None:
+    # Found by fuzzing the Azure Responses fixture: a list is no part type.
+    parsed = adapter.parse(responses(input="a fox", tools=[{"type": ["jane@example.com"]}]))
+    assert "jane@example.com" in [p.text for p in parsed.prompts]
