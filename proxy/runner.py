@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from proxy.addon import PixelGate
 
 DEFAULT_CONFDIR = "~/.pixelgate"
+SWITCH_INTERVAL_S = 0.001
 
 
 def build_master(
@@ -62,6 +63,10 @@ def run_proxy(policy: str | None, host: str, port: int, settings: Sequence[str])
     from mitmproxy import exceptions
 
     async def main() -> int:
+        # Inspection runs in worker threads; whenever one holds the GIL, the event loop (every
+        # other connection) waits for the interpreter's switch interval, 5 ms by default, on
+        # each of the many wake-ups one request needs. 1 ms keeps the loop responsive.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         # Termlog filters by its own verbosity; the root logger must let records through.
         logging.getLogger().setLevel(logging.DEBUG)
         for noisy in ("asyncio", "hpack", "quic", "tornado"):
