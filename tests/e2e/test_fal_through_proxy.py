@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 
 import pytest
 from helpers.e2e import (
@@ -15,7 +16,10 @@ from helpers.e2e import (
     Received,
     Upstream,
     four_actions_policy,
+    policy_text,
     proxy_fixture,
+    start_proxy,
+    stop_proxy,
     upstream_fixture,
 )
 from helpers.images import astronaut, encode, landscape
@@ -95,14 +99,26 @@ def test_card_number_is_blocked_with_a_detail(proxy: Proxy, upstream: Upstream) 
     assert upstream.received == []
 
 
-def test_rerouted_queue_job_is_polled_like_fal_client(proxy: Proxy, upstream: Upstream) -> None:
+@pytest.fixture(scope="module")
+def queue_proxy(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[Proxy]:
+    """The proxy as a client of queue.fal.run meets it: connections are opened lazily and no
+    upstream certificate is fetched, so a rerouted job and its polls, all answered by the
+    proxy itself, need no route to fal's real hosts."""
+    text = policy_text(upstream, policy(), "fal")
+    lazy = ("--set", "connection_strategy=lazy", "--set", "upstream_cert=false")
+    handle = start_proxy(tmp_path_factory.mktemp("fal-queue"), text, upstream, *lazy)
+    yield handle
+    stop_proxy(handle)
+
+
+def test_rerouted_queue_job_is_polled_like_fal_client(
+    queue_proxy: Proxy, upstream: Upstream
+) -> None:
     upstream.clear()
-    with proxy.http_client() as http:
-        # The client speaks to queue.fal.run: the Host header says so.
+    with queue_proxy.http_client() as http:
         submitted = http.post(
-            f"https://localhost:{upstream.port}/{APP}",
+            f"https://queue.fal.run/{APP}",
             json={"prompt": f"A poster, call {PHONE}", "image_size": {"width": 128, "height": 64}},
-            headers={"host": "queue.fal.run"},
         )
         assert submitted.headers["x-pixelgate-decision"] == "reroute"
         job = submitted.json()
