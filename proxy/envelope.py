@@ -17,6 +17,7 @@ from proxy.inspection import unless_unrewritable
 from proxy.model import ImageRequest, TextPart
 from proxy.pipeline import Outcome
 from proxy.providers.base import WireRequest
+from proxy.providers.jsonrest import unread_parts
 
 REF_PREFIX = "@envelope:"
 CREDENTIALS = frozenset(
@@ -47,6 +48,7 @@ FRAMING = frozenset(
     }
 )
 _WHY = "personal data in the URL or headers cannot be rewritten"
+_WHY_JSON = "personal data in a JSON key, number or parameter cannot be rewritten"
 
 
 def envelope(wire: WireRequest) -> tuple[TextPart, ...]:
@@ -65,7 +67,10 @@ def envelope(wire: WireRequest) -> tuple[TextPart, ...]:
 
 
 def with_envelope(request: ImageRequest, wire: WireRequest) -> ImageRequest:
-    return request.with_prompts((*request.prompts, *envelope(wire)))
+    """`request` with the URL, the headers and what its adapter did not read of a JSON body
+    (keys, numbers, parameters: see proxy/providers/jsonrest.py) as unrewritable parts."""
+    rest = unread_parts(wire, request)
+    return request.with_prompts((*request.prompts, *rest, *envelope(wire)))
 
 
 def settled(outcome: Outcome, fallback_ready: bool) -> Outcome:
@@ -74,8 +79,12 @@ def settled(outcome: Outcome, fallback_ready: bool) -> Outcome:
     body = _body_prompts(outcome.request)
     request = outcome.request.with_prompts(body)
     forward = outcome.forward
-    if forward is not None and forward.prompts[len(body) :] != outcome.request.prompts[len(body) :]:
-        return unless_unrewritable(replace(outcome, request=request), _WHY, fallback_ready)
+    fixed = outcome.request.prompts[len(body) :]
+    if forward is not None and forward.prompts[len(body) :] != fixed:
+        moved = [a.ref for a, b in zip(forward.prompts[len(body) :], fixed, strict=True) if a != b]
+        json_only = all(ref[len(REF_PREFIX) :].startswith("json-") for ref in moved)
+        why = _WHY_JSON if moved and json_only else _WHY
+        return unless_unrewritable(replace(outcome, request=request), why, fallback_ready)
     if forward is not None:
         forward = forward.with_prompts(forward.prompts[: len(body)])
     return replace(outcome, request=request, forward=forward)
