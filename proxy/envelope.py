@@ -17,6 +17,7 @@ from proxy.inspection import unless_unrewritable
 from proxy.model import ImageRequest, TextPart
 from proxy.pipeline import Outcome
 from proxy.providers.base import WireRequest
+from proxy.providers.formrest import unread_form_parts
 from proxy.providers.jsonrest import unread_parts
 
 REF_PREFIX = "@envelope:"
@@ -48,7 +49,7 @@ FRAMING = frozenset(
     }
 )
 _WHY = "personal data in the URL or headers cannot be rewritten"
-_WHY_JSON = "personal data in a JSON key, number or parameter cannot be rewritten"
+_WHY_BODY = "personal data in a key, number, parameter or form framing cannot be rewritten"
 
 
 def envelope(wire: WireRequest) -> tuple[TextPart, ...]:
@@ -67,9 +68,10 @@ def envelope(wire: WireRequest) -> tuple[TextPart, ...]:
 
 
 def with_envelope(request: ImageRequest, wire: WireRequest) -> ImageRequest:
-    """`request` with the URL, the headers and what its adapter did not read of a JSON body
-    (keys, numbers, parameters: see proxy/providers/jsonrest.py) as unrewritable parts."""
-    rest = unread_parts(wire, request)
+    """`request` with the URL, the headers and what its adapter did not read of a JSON or
+    form body (keys, numbers, parameters, framing: proxy/providers/jsonrest.py, formrest.py)
+    as unrewritable parts."""
+    rest = (*unread_parts(wire, request), *unread_form_parts(wire, request))
     return request.with_prompts((*request.prompts, *rest, *envelope(wire)))
 
 
@@ -82,8 +84,8 @@ def settled(outcome: Outcome, fallback_ready: bool) -> Outcome:
     fixed = outcome.request.prompts[len(body) :]
     if forward is not None and forward.prompts[len(body) :] != fixed:
         moved = [a.ref for a, b in zip(forward.prompts[len(body) :], fixed, strict=True) if a != b]
-        json_only = all(ref[len(REF_PREFIX) :].startswith("json-") for ref in moved)
-        why = _WHY_JSON if moved and json_only else _WHY
+        body_only = all(ref[len(REF_PREFIX) :].startswith(("json-", "form-")) for ref in moved)
+        why = _WHY_BODY if moved and body_only else _WHY
         return unless_unrewritable(replace(outcome, request=request), why, fallback_ready)
     if forward is not None:
         forward = forward.with_prompts(forward.prompts[: len(body)])

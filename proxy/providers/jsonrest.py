@@ -79,7 +79,7 @@ def unread_parts(wire: WireRequest, parsed: ImageRequest) -> tuple[TextPart, ...
         if name is not None:
             keys.append(name)
         if isinstance(value, _Number):
-            if not _neutral(owner, value):
+            if not neutral_number(owner, value):
                 numbers.append(_spellings(value))
         elif isinstance(value, str):
             if "json:" + pointer not in read:
@@ -124,14 +124,17 @@ def _spellings(number: str) -> str:
     return literal
 
 
-def _neutral(key: str, number: str) -> bool:
+def neutral_number(key: str, number: str) -> bool:
+    """Whether `number` (as written) under `key` is a documented parameter in its range."""
     if key in _SEEDS:
         low, high = _SEED_RANGE
-        if not number.lstrip("-").isdigit():
+        if not (number.isascii() and number.lstrip("-").isdigit()):
             return False
     elif key in _SMALL:
         low, high = _SMALL_RANGE
     else:
+        return False
+    if not number.isascii():
         return False
     try:
         return low <= float(number) <= high
