@@ -51,9 +51,10 @@ REQUIRES: dict[str, Any] = {
     "UsSsnRecognizer": _DIGIT,
     "EmailRecognizer": _AT_SIGN,
     "IpRecognizer": _DIGIT_OR_COLON,  # IPv4 needs digits, every IPv6 form a colon
-    # Ours (proxy.detectors.address, .numbers, .spelled).
+    # Ours (proxy.detectors.address, .cards, .numbers, .spelled).
     "StreetAddressRecognizer": _DIGIT,  # a house number or box number in every pattern
     "LuhnCardRecognizer": _DIGIT,
+    "SeparatedCardRecognizer": _DIGIT,  # proxy.detectors.cards: groups of digits
     "SeparatedIbanRecognizer": _DIGIT,
     "ContextPhoneRecognizer": _DIGIT,
     "SpelledEmailRecognizer": _SPELLED_AT,

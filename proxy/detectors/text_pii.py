@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
+from proxy.detectors.cards import separated_card_recognizer
+from proxy.detectors.disguise import disguise_view
 from proxy.detectors.names import person_cue_recognizer, propagate_names, widen_names
 from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
 from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
@@ -36,6 +38,7 @@ EXTRA_RECOGNIZERS = (
     person_cue_recognizer,
     person_role_recognizer,
     card_recognizer,
+    separated_card_recognizer,
     iban_recognizer,
     phone_recognizer,
     spelled_email_recognizer,
@@ -97,13 +100,13 @@ class TextAnalyzer:
         for start, end, score in propagate_names(norm.text, people):
             found.append(("PERSON", start, end, score, "NamePropagation"))
         hits = _mapped(norm, found)
-        view = decoded_view(norm)
-        if view is not None:
-            # Only pattern-shaped values: spaCy's entities read joined lines as one
-            # sentence and cross them at random ("Cyprus 16403" + "733 162 319").
-            again = self._analyze(view.norm.text)
-            kept = [f for f in again if view.touches(f[1], f[2]) and f[4] != _NER]
-            hits += _mapped(view.norm, kept)
+        for view in (decoded_view(norm), disguise_view(norm)):
+            if view is not None:
+                # Only pattern-shaped values: spaCy's entities read joined lines as one
+                # sentence and cross them at random ("Cyprus 16403" + "733 162 319").
+                again = self._analyze(view.norm.text)
+                kept = [f for f in again if view.touches(f[1], f[2]) and f[4] != _NER]
+                hits += _mapped(view.norm, kept)
         if has_override(text):  # what a person sees: right-to-left overrides applied
             shown = normalize(text, display_order=True)
             seen = {(h.start, h.end, h.entity) for h in hits}
