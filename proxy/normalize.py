@@ -33,6 +33,14 @@ _LOOKALIKES = {
 }  # fmt: skip
 _FOLD = {glyph: latin for latin, glyphs in _LOOKALIKES.items() for glyph in glyphs}
 
+
+def folded_class(word: str) -> str:
+    """A regex for `word` (Cyrillic, Greek, ...) that also matches it as normalize() folds it:
+    "ул" -> "[уy]л". For patterns of other scripts that run on normalised text."""
+    return "".join(f"[{ch}{_FOLD[ch]}]" if ch in _FOLD else ("\\" + ch if ch in ".-" else ch)
+                   for ch in word)  # fmt: skip
+
+
 _RLO, _PDF = "\u202e", "\u202c"  # right-to-left override and its terminator
 _PARAGRAPH_ENDS = frozenset("\n\r\u2029")  # an override never outlives its paragraph
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from proxy.detectors.address_intl import PATTERNS as OTHER_SCRIPTS
 from proxy.detectors.patterns import pattern_recognizer
 
 ENTITY = "STREET_ADDRESS"
@@ -106,6 +107,8 @@ PATTERNS = (
     # everything, or a context word ("address", "located") near it, make it count.
     ("street_part", rf"{_STREET_PART}(?=[ \t]*(?:[,;.?!)]|$))", 0.35),
 )
+
+PATTERNS = (*PATTERNS, *OTHER_SCRIPTS)
 
 CONTEXT = (
     "address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post", "home",

@@ -80,3 +80,22 @@ def test_a_bare_street_counts_with_an_address_word_near(
 )
 def test_a_bare_street_shape_alone_is_weak(analyzer: TextAnalyzer, text: str) -> None:
     assert [h for h in analyzer.find(text) if h.score >= 0.4] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "送到 東京都千代田区丸の内1丁目9-1 へ",
+        "東京都新宿区西新宿２－８－１",
+        "〒100-0001 東京都千代田区千代田1-1",
+        "寄到北京市朝阳区建国路88号",
+        "台北市信義區信義路五段7號",
+        "Москва, ул. Тверская, д. 7, кв. 12",
+        "Невский проспект, 28",
+        "вул. Хрещатик, 22",
+        "١٢ شارع التحرير، القاهرة",
+        "شارع الملك فهد رقم 15، الرياض",
+    ],
+)
+def test_street_addresses_in_other_scripts_are_found(analyzer: TextAnalyzer, text: str) -> None:
+    assert any(h.entity == "STREET_ADDRESS" and h.score >= 0.4 for h in analyzer.find(text))
