@@ -78,6 +78,12 @@ def bench_text(pipeline: Pipeline, seed: int, per_kind: int) -> dict[str, Any]:
             row[label] = sum(ok for _, ok, _ in results)
             row[f"{label}_missed_by_kind"] = dict(Counter(k for k, ok, _ in results if not ok))
             row[f"{label}_actions"] = dict(Counter(a for _, _, a in results))
+        # A payment number must block, never go out with a piece of it redacted.
+        cards = [c for c in evasive if c.kind == "CARD"]
+        if cards:
+            row["cards_blocked"] = sum(pipeline.run(text_request(c.texts)).forward is None
+                                       for c in cards)  # fmt: skip
+            row["cards"] = len(cards)
         out[name] = row
     return out
 
@@ -210,6 +216,8 @@ def print_table(title: str, rows: dict[str, Any]) -> None:
     for name, r in rows.items():
         missed = r.get("caught_missed_by_kind") or {}
         note = ", ".join(f"{k} {v}" for k, v in sorted(missed.items()))
+        if r.get("cards"):
+            note += f"{'; ' if note else ''}cards blocked {r['cards_blocked']}/{r['cards']}"
         if r.get("unreadable_by_rule"):
             note += f"  (leak rule blind to {r['unreadable_by_rule']})"
         print(f"{name:<30}{r['n']:>4}{pct(r['caught'], r['n']):>9}"

