@@ -4,12 +4,14 @@ allowed under the default policy."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from helpers.e2e import PNG_1x1
 
 from proxy.audit import AuditWriter
 from proxy.detectors import build_detectors
@@ -130,3 +132,18 @@ def test_the_sdks_parameters_and_a_ten_digit_seed_are_allowed(gate: Gate) -> Non
     }
     verdict = gate.handle(OPENAI, wire(json.dumps(body)))
     assert verdict.action is Action.ALLOW
+
+
+def chat(detail: object) -> WireRequest:
+    image = {"url": "data:image/png;base64," + base64.b64encode(PNG_1x1).decode(), "detail": detail}
+    content = [{"type": "text", "text": "draw this"}, {"type": "image_url", "image_url": image}]
+    body = {"model": "gpt-4o", "stream": False, "messages": [{"role": "user", "content": content}]}
+    headers = MappingProxyType({"content-type": "application/json"})
+    data = json.dumps(body).encode()
+    return WireRequest("POST", "api.openai.com", 443, "/v1/chat/completions", headers, data)
+
+
+def test_extra_keys_of_a_chat_image_part_are_read(gate: Gate) -> None:
+    assert gate.handle(OPENAI, chat("high")).action is Action.ALLOW
+    assert gate.handle(OPENAI, chat(CARD)).action is Action.BLOCK
+    assert gate.handle(OPENAI, chat(int(CARD))).action is Action.BLOCK
