@@ -84,6 +84,9 @@ class ProviderAdapter(ABC):
         Raises UnsupportedEndpoint for a method/path this adapter does not handle, and
         MalformedRequest (or RequestTooLarge) for a body it cannot read completely.
         Must never return a partial reading: anything it cannot account for is an error.
+        Of a JSON or multipart body, what is not returned as a prompt or an image (keys,
+        numbers, params, form framing) is read as unrewritable text by the gate
+        (`jsonrest`, `formrest`), from the refs returned here (`json:<pointer>`, `part:<i>`).
         """
 
     @abstractmethod

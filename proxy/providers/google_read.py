@@ -14,7 +14,8 @@ from typing import Any
 from proxy.errors import MalformedRequest, UnsupportedEndpoint
 from proxy.providers.jsonbody import MAX_DEPTH, JsonBody, child, is_link
 
-# Enumerations the API validates, inside generationConfig / Imagen parameters: not free text.
+# Enumerations the API validates, inside generationConfig / Imagen parameters: kept as params
+# (the gate still reads them as text, with every key and number: proxy/providers/jsonrest.py).
 ENUMS = frozenset(
     {
         "aspectRatio",

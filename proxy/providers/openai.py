@@ -28,7 +28,9 @@ _OPERATIONS = {
 }
 _PARAMS = ("model", "n", "size", "response_format", "output_format", "quality", "stream")
 _TYPES: dict[str, type] = {"n": int, "stream": bool}
-# Enumerations and numbers that the API validates: not free text, so not inspected as text.
+# Enumerations and numbers that the API validates, kept as params rather than prompts. The
+# gate still reads them as text (proxy/providers/jsonrest.py, formrest.py): nothing else
+# stops a client from writing anything there.
 _NEUTRAL = frozenset(
     _PARAMS + ("background", "input_fidelity", "moderation", "output_compression", "style")
 ) | {"partial_images"}
