@@ -26,7 +26,7 @@ _JA_POSTCODE = r"〒[ \t]?\d{3}-?\d{4}"
 # Chinese: a road, street or lane name then the building number with 号/號.
 _ZH = (
     rf"\p{{Han}}{{1,12}}(?:路|街|道|大道|巷|弄|胡同|里)"
-    rf"(?:{_CJK_NUM}段)?(?:\d{{1,4}}巷)?(?:\d{{1,4}}弄)?\d{{1,5}}(?:{_DASH}\d{{1,4}})?[号號]"
+    rf"(?:{_CJK_NUM}段)?(?:\d{{1,4}}巷)?(?:\d{{1,4}}弄)?\d{{1,5}}(?:{_DASH}\d{{1,4}})?[号號栋棟幢座]"
 )
 
 # Russian, Ukrainian, Bulgarian, Serbian: the street type before or after the name. The
@@ -50,10 +50,14 @@ _RU = (
 )
 
 # Arabic: street, road, avenue, square, lane, district, with a house number either side.
-_AR_TYPE = r"(?:شارع|ش\.|طريق|جادة|زقاق|ميدان|ساحة|حي|درب|نهج|مبنى|عمارة)"
+# Persian words too (خیابان street, کوچه alley, بلوار boulevard, پلاک house number).
+_AR_TYPE = (
+    r"(?:شارع|ش\.|طريق|جادة|زقاق|ميدان|ساحة|حي|درب|نهج|مبنى|عمارة|"
+    r"خیابان|کوچه|بلوار|پلاک|ص\.[ \t]?ب\.?)"
+)
 _AR_WORDS = r"\p{Arabic}+(?:[ \t]+\p{Arabic}+){0,4}?"
 _AR = (
-    rf"(?<!\p{{Arabic}}){_AR_TYPE}[ \t]+{_AR_WORDS}[ \t]*[،,]?[ \t]*(?:رقم[ \t]*)?\d{{1,5}}\b"
+    rf"(?<!\p{{Arabic}}){_AR_TYPE}(?:[ \t]+{_AR_WORDS})?[ \t]*[،,]?[ \t]*(?:رقم[ \t]*)?\d{{1,5}}\b"
     rf"|\b\d{{1,5}}[ \t]*[،,]?[ \t]*{_AR_TYPE}[ \t]+\p{{Arabic}}+"
 )
 

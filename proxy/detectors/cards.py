@@ -21,7 +21,8 @@ from typing import Any
 from proxy.detectors.numbers import luhn_valid
 
 NAME = "SeparatedCardRecognizer"
-SEPARATORS = r"[ \t\-‐‑‒–—―−_|,·•.+/\\~*]"
+# Any punctuation, symbol or blank on one line (a colon too: times are too short to be cards).
+SEPARATORS = r"(?:[^\w\n\r]|_)"
 _RUN = re.compile(rf"(?<!\d)\d+(?:{SEPARATORS}{{1,3}}\d+)+")
 _GROUP = re.compile(r"\d+")
 # Groupings of card numbers as printed (the last group may be short on 13-19 digit cards).

@@ -25,8 +25,9 @@ Edit = tuple[int, int, str]  # replace text[start:end] by the string
 
 # A quick test for any of the disguises below, so that a plain prompt costs one scan.
 _ANY = regex.compile(
-    r"[&<@*`。｡︒〇零一二三四五六七八九]|\d[ \t]?[OolI]|[OolI][ \t]?\d|"
-    r"(?i:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|period|point|sign|symbol)\b)"
+    r"[&<@*`。｡︒〇零一二三四五六七八九两壹贰叁肆伍陆柒捌玖貳參陸]|\d[ \t]?[OolI]|[OolI][ \t]?\d|"
+    r"(?i:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|at|dot|period|point|sign|"
+    r"symbol|nought|nil)\b)"
 )
 
 _DIGIT_WORDS = {
@@ -34,7 +35,10 @@ _DIGIT_WORDS = {
     "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9",
 }  # fmt: skip
-_HAN_DIGITS = {ch: str(i) for i, ch in enumerate("〇一二三四五六七八九")} | {"零": "0"}
+_HAN_DIGITS = {ch: str(i) for i, ch in enumerate("〇一二三四五六七八九")} | {"零": "0", "两": "2"}
+# The financial forms (大写), simplified and traditional, written on cheques and invoices.
+_HAN_DIGITS |= {ch: str(i) for i, ch in enumerate("零壹贰叁肆伍陆柒捌玖")}
+_HAN_DIGITS |= {ch: str(i) for i, ch in enumerate("零壹貳參肆伍陸柒捌玖")}
 _NUM_WORD = r"(?i:zero|oh|nought|nil|one|two|three|four|five|six|seven|eight|nine)"
 # Four or more digit words or digit groups in a row, at least one of them a word.
 _NUM_TOKEN = rf"(?:{_NUM_WORD}|\d{{1,6}})\b"
@@ -42,17 +46,17 @@ _SPELLED_RUN = regex.compile(
     rf"\b{_NUM_TOKEN}(?:[ \t]{{0,2}}[,\-–—_./|·+]?[ \t]{{0,2}}{_NUM_TOKEN}){{3,}}"
 )
 _NUM_PIECE = regex.compile(rf"\b{_NUM_TOKEN}")
-_HAN_RUN = regex.compile(
-    r"[〇零一二三四五六七八九](?:[ \t,\-–—_.|·+]{0,3}[〇零一二三四五六七八九]){3,}"
-)
+_HAN = "[〇零一二三四五六七八九两壹贰叁肆伍陆柒捌玖貳參陸]"
+_HAN_RUN = regex.compile(rf"{_HAN}(?:[ \t,\-–—_.|·+]{{0,3}}{_HAN}){{3,}}")
 # A group of digits with O/o (0) or l/I (1) among them, not part of a word.
 _DIGIT_LIKE = regex.compile(r"(?<![\p{L}\d])[\dOolI]++(?![\p{L}\d])")
 _GAP = regex.compile(r"[ \t.\-/()]{1,3}")
 _LETTER_DIGIT = {"O": "0", "o": "0", "l": "1", "I": "1"}
 
 _ENTITY = regex.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
-_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]{0,10}(?:[ \t][^<>\n]{0,80})?/?>")
-_EMPHASIS_AT = regex.compile(r"[*_~`]{1,3}(?=@)|(?<=@)[*_~`]{1,3}")
+_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]{0,10}(?:[ \t][^<>\n]{0,80})?/?>|<!--.{0,80}?-->")
+# Markdown emphasis around an "@", or its escape ("\@").
+_EMPHASIS_AT = regex.compile(r"[*_~`\\]{1,3}(?=@)|(?<=@)[*_~`]{1,3}")
 _OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
 _AT_WRAPPED = regex.compile(
     rf"[ \t]*{_OPEN}[ \t]*@[ \t]*{_CLOSE}[ \t]*|(?<=\w)[ \t]+@[ \t]*(?=\w)|(?<=\w)@[ \t]+(?=\w)"
@@ -68,7 +72,10 @@ _AT_WORDS = (
     rf"(?:[ \t]*{_OPEN}[ \t]*(?:{_AT_TOKEN}|@)[ \t]*{_CLOSE}[ \t]*"
     rf"|[ \t]+{_AT_TOKEN}[ \t]+|[ \t]*@[ \t]*)"
 )
-_DOT_WORDS = rf"(?:[ \t]*{_OPEN}[ \t]*{_DOT_TOKEN}[ \t]*{_CLOSE}[ \t]*|[ \t]+{_DOT_TOKEN}[ \t]+|\.)"
+_DOT_WORDS = (
+    rf"(?:[ \t]*{_OPEN}[ \t]*(?:{_DOT_TOKEN}|\.)[ \t]*{_CLOSE}[ \t]*"
+    rf"|[ \t]+(?:{_DOT_TOKEN}|\.)[ \t]+|\.)"
+)
 _SPELLED_EMAIL = regex.compile(
     rf"(?<![\w.@]){_WORD}(?:{_DOT_WORDS}{_WORD}){{0,4}}{_AT_WORDS}{_WORD}"
     rf"(?:{_DOT_WORDS}{_WORD}){{1,4}}(?![\w@])"

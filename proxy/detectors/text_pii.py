@@ -107,6 +107,13 @@ class TextAnalyzer:
                 again = self._analyze(view.norm.text)
                 kept = [f for f in again if view.touches(f[1], f[2]) and f[4] != _NER]
                 hits += _mapped(view.norm, kept)
+        # One hit per span and entity, the best scored: readings overlap.
+        unique: dict[tuple[int, int, str], TextHit] = {}
+        for hit in hits:
+            key = (hit.start, hit.end, hit.entity)
+            if key not in unique or unique[key].score < hit.score:
+                unique[key] = hit
+        hits = list(unique.values())
         if has_override(text):  # what a person sees: right-to-left overrides applied
             shown = normalize(text, display_order=True)
             seen = {(h.start, h.end, h.entity) for h in hits}

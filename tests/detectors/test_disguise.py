@@ -43,6 +43,8 @@ def test_card_groups_parted_by_any_separator_are_a_card(analyzer: TextAnalyzer, 
         "四五三九 一四八八 〇三四三 六四六七",
         "４５３９ １４８８ ０３４３ ６４６７",
         "4 5 3 9 1 4 8 8 0 3 4 3 6 4 6 7",
+        "肆伍叁玖 壹肆捌捌 零叁肆叁 陆肆陆柒",
+        "4539#1488#0343#6467",
     ],
 )
 def test_disguised_card_digits_are_a_card(analyzer: TextAnalyzer, written: str) -> None:
@@ -54,6 +56,11 @@ def test_a_card_with_en_dashes_is_found_whole_not_as_a_phone_piece(
 ) -> None:
     card = "\u2013".join(CARD[i : i + 4] for i in range(0, 16, 4))
     assert card in spans(analyzer, f"card {card} please", "CREDIT_CARD")
+
+
+def test_a_card_found_in_two_readings_is_one_finding(analyzer: TextAnalyzer) -> None:
+    text = "my card four five three nine 1488 0343 6467 please"
+    assert len([h for h in analyzer.find(text) if h.entity == "CREDIT_CARD"]) == 1
 
 
 def test_spelled_phone_digits_are_a_phone(analyzer: TextAnalyzer) -> None:
@@ -69,7 +76,8 @@ def test_spelled_phone_digits_are_a_phone(analyzer: TextAnalyzer) -> None:
         "jane dot doe at-sign example period com", "j a n e . d o e @ e x a m p l e . c o m",
         "jane.doe<b>@</b>example.com", "jane.doe**@**example.com", "jane.doe&#64;example.com",
         "jane.doe&commat;example.com", "jane.doe＠example。com", "jane．doe＠example．com",
-        "moc.elpmaxe@eod.enaj",
+        "moc.elpmaxe@eod.enaj", "jane [at] example [.] com", "jane @ example . com",
+        "jane\\@example.com", "jane<!-- -->@example.com",
     ],
 )  # fmt: skip
 def test_disguised_emails_are_emails(analyzer: TextAnalyzer, email: str) -> None:
