@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from proxy.audit import NOBODY, AuditEvent, AuditWriter, Caller, count_findings, fingerprint
 from proxy.detectors.base import Detector
-from proxy.envelope import settled, with_envelope
+from proxy.envelope import REF_PREFIX, settled, with_envelope
 from proxy.errors import InspectionFailed, PixelGateError, RequestRejected
 from proxy.inspection import inspect, unless_unrewritable
 from proxy.model import Action, ImageRequest
@@ -27,6 +27,7 @@ from proxy.providers.base import ProviderAdapter, WireRequest, WireResponse
 from proxy.providers.routing import Router, passes_through
 from proxy.reroute import ImageModel, answer_locally, failure_answer
 from proxy.served import ImageStore
+from proxy.technical import worth_reading
 
 # Requests without a body carry no prompt or image (model lists, job status, ...).
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
@@ -124,7 +125,7 @@ class Gate:
             # its URL and headers; those are read for every request.
             parsed = ImageRequest(adapter.name, "none") if bodyless else adapter.parse(wire)
             ready = not bodyless and self.fallback is not None and adapter.can_render(parsed)
-            request = with_envelope(parsed, wire)
+            request = _readable(with_envelope(parsed, wire))
             outcome = unless_unrewritable(
                 settled(
                     inspect(self.pipeline, self.policy.remote_images, request, ready, deadline),
@@ -251,3 +252,12 @@ class Gate:
         if verdict is None:
             return Verdict(Action(event.action), event)
         return Verdict(verdict.action, event, verdict.response, verdict.body)
+
+
+def _readable(request: ImageRequest) -> ImageRequest:
+    """`request` without the technical parts (URL, headers, keys, numbers, parameters) that
+    can hold no personal data: most requests then need no text analysis beyond the prompt."""
+    kept = tuple(
+        p for p in request.prompts if not p.ref.startswith(REF_PREFIX) or worth_reading(p.text)
+    )
+    return request.with_prompts(kept) if len(kept) != len(request.prompts) else request
