@@ -18,7 +18,7 @@ from proxy.errors import MalformedRequest
 from proxy.model import ImageRequest, TextPart
 from proxy.providers import multipart
 from proxy.providers.base import WireRequest
-from proxy.providers.jsonrest import neutral_number
+from proxy.providers.jsonrest import joined, neutral_number
 
 FRAMING, PARAMS, CHARSETS = "form-framing", "form-params", "form-charsets"
 _UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
@@ -57,7 +57,7 @@ def unread_form_parts(wire: WireRequest, parsed: ImageRequest) -> tuple[TextPart
         if not neutral_number(part.name, text):
             params.append(text)
     return tuple(
-        TextPart(f"@envelope:{name}", "\n".join(texts), role="other")
+        TextPart(f"@envelope:{name}", joined(texts), role="other")
         for name, texts in ((FRAMING, framing), (PARAMS, params), (CHARSETS, recoded))
         if texts
     )

@@ -22,6 +22,10 @@ from proxy.providers.jsonbody import MAX_DEPTH, check_value_count, child
 from proxy.providers.multipart import header_params
 
 KEYS, NUMBERS, STRINGS = "json-keys", "json-numbers", "json-params"
+# Between values, and before and after them: phone numbers are matched across line breaks
+# ("in 1999" and "1024" and "80" read as one), and the text detector also reads across the
+# seam between two parts; a semicolon keeps unrelated values apart.
+SEPARATOR = " ; "
 # Seeds are unsigned 32-bit in every API that documents them (Stability, Imagen, Titan,
 # BFL, fal); -1 asks some servers for a random one. Card numbers have 13 to 19 digits.
 _SEEDS = frozenset({"seed", "seeds", "noise_seed", "randomSeed"})
@@ -90,10 +94,14 @@ def unread_parts(wire: WireRequest, parsed: ImageRequest) -> tuple[TextPart, ...
             items = list(enumerate(value))
             stack.extend((item, child(pointer, i), None, owner) for i, item in reversed(items))
     return tuple(
-        TextPart(f"@envelope:{name}", "\n".join(texts), role="other")
+        TextPart(f"@envelope:{name}", joined(texts), role="other")
         for name, texts in ((KEYS, keys), (NUMBERS, numbers), (STRINGS, strings))
         if texts
     )
+
+
+def joined(texts: list[str]) -> str:
+    return SEPARATOR + SEPARATOR.join(texts) + SEPARATOR
 
 
 class _Object(list[tuple[str, object]]):
