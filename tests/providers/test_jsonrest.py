@@ -21,7 +21,7 @@ from proxy.model import Action, ImageRequest
 from proxy.policy import load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest
-from proxy.providers.jsonrest import unread_parts
+from proxy.providers.jsonrest import neutral_number, unread_parts
 
 CARD = "4539148803436467"
 EMAIL = "jane.doe@example.com"
@@ -153,3 +153,23 @@ def test_numbers_next_to_a_prompt_ending_in_digits_are_not_read_as_one(gate: Gat
     # "in 1999", "1024" and "80" on three lines read as a phone number.
     body = {"prompt": "a concert poster in 1999", "tile": 1024, "margin": 80, "grid": 2}
     assert gate.handle(OPENAI, wire(json.dumps(body))).action is Action.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("key", "number", "neutral"),
+    [
+        ("seed", "0", True),
+        ("seed", "-1", True),
+        ("seed", "4294967295", True),
+        ("seed", "4294967296", False),
+        ("seed", "1e3", False),  # a seed is an integer: anything else is read
+        ("seed", "١٢٣", False),
+        ("guidance_scale", "0.30000000000000004", True),
+        ("guidance_scale", "5551234567", False),
+        ("user", "7", False),
+    ],
+)
+def test_only_documented_numeric_parameters_in_range_are_neutral(
+    key: str, number: str, neutral: bool
+) -> None:
+    assert neutral_number(key, number) is neutral
