@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 import pytest
 from helpers.e2e import PNG_1x1
+from helpers.fuzz_wire import FIXTURES
 
 from proxy.audit import AuditWriter
 from proxy.detectors import build_detectors
@@ -173,3 +174,24 @@ def test_only_documented_numeric_parameters_in_range_are_neutral(
     key: str, number: str, neutral: bool
 ) -> None:
     assert neutral_number(key, number) is neutral
+
+
+JSON_FIXTURES = [
+    pytest.param(name, wire, id=f"{name}{wire.path[:40]}")
+    for name, wires in FIXTURES.items()
+    if name not in ("together", "xai")
+    for wire in wires
+    if wire.body.lstrip()[:1] == b"{"
+]
+
+
+@pytest.mark.parametrize(("name", "fixture"), JSON_FIXTURES)
+def test_a_card_as_a_number_or_a_seed_is_never_allowed_on_any_json_adapter(
+    gate: Gate, name: str, fixture: WireRequest
+) -> None:
+    adapter = next(a for a in ADAPTERS if a.name == name)
+    for key in ("user", "seed"):
+        doc = json.loads(fixture.body)
+        doc[key] = int(CARD)
+        planted = dataclasses.replace(fixture, body=json.dumps(doc).encode())
+        assert gate.handle(adapter, planted).action is Action.BLOCK
