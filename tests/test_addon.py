@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers.flows import openai_flow
 from mitmproxy import connection, exceptions, tls
 from mitmproxy.addons import proxyserver, save, savehar
 from mitmproxy.proxy import context
@@ -42,26 +43,6 @@ class ExplodingDetector(Detector):
 def gate_with(detectors: Sequence[Detector], mode: str = "enforce") -> Gate:
     policy = load_policy_text(POLICY.format(mode=mode), "test.yaml")
     return Gate(policy, ADAPTERS, detectors, AuditWriter(None))
-
-
-def openai_flow(body: bytes) -> tflow.HTTPFlow:
-    request = tutils.treq(
-        host="api.openai.com",
-        port=443,
-        scheme=b"https",
-        authority=b"api.openai.com",
-        path=b"/v1/images/generations",
-        method=b"POST",
-        headers=[
-            (b"content-type", b"application/json"),
-            (b"host", b"api.openai.com"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        content=body,
-    )
-    flow = tflow.tflow(req=request)
-    flow.client_conn.sni = "api.openai.com"  # the TLS server name matches the request
-    return flow
 
 
 async def run_hooks(addon: PixelGate, flow: tflow.HTTPFlow) -> None:

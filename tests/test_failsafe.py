@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from helpers.flows import openai_flow
 from mitmproxy import connection
 from mitmproxy.proxy import context, layer, layers
-from mitmproxy.test import taddons, tflow, tutils
+from mitmproxy.test import taddons
 
 from proxy import addon as addon_module
 from proxy import inspector as inspector_module
@@ -39,23 +40,6 @@ class Injected(Exception):
 
 def explode(*args: Any, **kwargs: Any) -> Any:
     raise Injected("a planted failure that quotes jane.doe@example.org")
-
-
-def openai_flow() -> tflow.HTTPFlow:
-    body = b'{"prompt": "a cat"}'
-    request = tutils.treq(
-        host="api.openai.com",
-        port=443,
-        scheme=b"https",
-        authority=b"api.openai.com",
-        path=b"/v1/images/generations",
-        method=b"POST",
-        headers=[(b"content-type", b"application/json"), (b"host", b"api.openai.com")],
-        content=body,
-    )
-    flow = tflow.tflow(req=request)
-    flow.client_conn.sni = "api.openai.com"
-    return flow
 
 
 @pytest.fixture
@@ -92,7 +76,7 @@ async def test_a_failure_in_any_step_is_refused_and_audited_once(
 ) -> None:
     addon, events = audited
     monkeypatch.setattr(owner, name, explode)
-    flow = openai_flow()
+    flow = openai_flow(b'{"prompt": "a cat"}')
     addon.requestheaders(flow)
     await addon.request(flow)
     assert flow.response is not None and flow.response.status_code >= 400
@@ -111,7 +95,7 @@ async def test_a_step_that_claims_the_flow_but_leaves_it_undecided_is_refused(
         return True
 
     monkeypatch.setattr(PixelGate, "_inspect", claimed_only)
-    flow = openai_flow()
+    flow = openai_flow(b'{"prompt": "a cat"}')
     addon.requestheaders(flow)
     await addon.request(flow)
     assert flow.response is not None and flow.response.status_code == 502
@@ -124,7 +108,7 @@ async def test_when_even_the_refusal_fails_a_fixed_answer_is_given(
     addon, _ = audited
     monkeypatch.setattr(Gate, "handle", explode)
     monkeypatch.setattr(Gate, "reject", explode)
-    flow = openai_flow()
+    flow = openai_flow(b'{"prompt": "a cat"}')
     addon.requestheaders(flow)
     await addon.request(flow)
     assert flow.response is not None and flow.response.status_code == 502

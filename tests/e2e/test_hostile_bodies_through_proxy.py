@@ -10,8 +10,6 @@ import bz2
 import gzip
 import http.client
 import json
-import socket
-import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,7 +20,15 @@ import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 import zstandard
-from helpers.e2e import Proxy, Received, Upstream, openai_answer, proxy_fixture, serve_upstream
+from helpers.e2e import (
+    Proxy,
+    Received,
+    Upstream,
+    openai_answer,
+    proxy_fixture,
+    serve_upstream,
+    tls_tunnel,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -130,15 +136,7 @@ def post(proxy: Proxy, upstream: Upstream) -> Iterator[Callable[..., httpx.Respo
 
 def raw_exchange(proxy: Proxy, upstream: Upstream, request: bytes) -> httpx.Response:
     """Bytes no HTTP client library would send, through CONNECT and the proxy's TLS."""
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
-    target = f"localhost:{upstream.port}"
-    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        reply += sock.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 200"), reply
-    context = ssl.create_default_context(cafile=str(proxy.ca))
-    tls = context.wrap_socket(sock, server_hostname="localhost")
+    tls = tls_tunnel(proxy.port, f"localhost:{upstream.port}", proxy.ca)
     tls.sendall(request)
     response = http.client.HTTPResponse(tls)
     response.begin()

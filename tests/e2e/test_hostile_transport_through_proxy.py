@@ -10,7 +10,6 @@ no "crashed" in the proxy's output.
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import h2.config
 import h2.connection
 import h2.events
 import pytest
-from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy, tls_tunnel
 
 pytestmark = pytest.mark.e2e
 
@@ -61,23 +60,9 @@ def fresh(upstream: Upstream) -> None:
 
 
 def tunnel(
-    proxy: Proxy,
-    target: str,
-    sni: str | None = "localhost",
-    alpn: list[str] | None = None,
+    proxy: Proxy, target: str, sni: str | None = "localhost", alpn: list[str] | None = None
 ) -> ssl.SSLSocket:
-    """CONNECT `target` through the proxy, then TLS with `sni` (trusting the proxy's CA)."""
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
-    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        reply += sock.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 200"), reply
-    context = ssl.create_default_context(cafile=str(proxy.ca))
-    context.check_hostname = False  # the test chooses names the certificate may not carry
-    if alpn:
-        context.set_alpn_protocols(alpn)
-    return context.wrap_socket(sock, server_hostname=sni)
+    return tls_tunnel(proxy.port, target, proxy.ca, sni, alpn)
 
 
 def http1(host: str, body: bytes = BODY, sep: bytes = b" ") -> bytes:

@@ -18,7 +18,7 @@ import h2.config
 import h2.connection
 import h2.events
 import pytest
-from helpers.e2e import Proxy, Upstream, policy_text, start_proxy, stop_proxy
+from helpers.e2e import Proxy, Upstream, connect_tunnel, policy_text, start_proxy, stop_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +37,7 @@ def marker(case: str) -> str:
 
 def tunnel(proxy: Proxy, target: str) -> socket.socket:
     """A connection to the proxy that has CONNECTed to `target`."""
-    raw = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
-    raw.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        chunk = raw.recv(4096)
-        assert chunk, "the proxy closed the connection before answering CONNECT"
-        reply += chunk
-    assert reply.startswith(b"HTTP/1.1 200"), reply
-    return raw
+    return connect_tunnel(proxy.port, target, timeout=10)
 
 
 def connect(proxy: Proxy, upstream: Upstream, alpn: str = "http/1.1") -> ssl.SSLSocket:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from helpers.e2e import (
     policy_text,
     start_proxy,
     stop_proxy,
+    tls_tunnel,
 )
 
 pytestmark = pytest.mark.e2e
@@ -173,15 +173,7 @@ def test_bodyless_request_to_provider_passes(proxy: Proxy, upstream: Upstream) -
 
 
 def _tls_through(proxy: Proxy, target: str, sni: str | None, trust: Path) -> ssl.SSLSocket:
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
-    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        reply += sock.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 200"), reply
-    context = ssl.create_default_context(cafile=str(trust))
-    context.check_hostname = False
-    return context.wrap_socket(sock, server_hostname=sni)
+    return tls_tunnel(proxy.port, target, trust, sni)
 
 
 def test_other_https_hosts_are_tunnelled_not_decrypted(proxy: Proxy, upstream: Upstream) -> None:

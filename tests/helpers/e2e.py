@@ -391,3 +391,32 @@ def providers_yaml(upstreams: dict[str, Upstream]) -> str:
     """The policy's `providers:` line: each provider spoken at its upstream's address."""
     hosts = ", ".join(f'{n}: {{hosts: ["localhost:{u.port}"]}}' for n, u in upstreams.items())
     return f"providers: {{{hosts}}}"
+
+
+def connect_tunnel(proxy_port: int, target: str, timeout: float = 30) -> socket.socket:
+    """A connection to the proxy on `proxy_port` that has CONNECTed to `target`."""
+    raw = socket.create_connection(("127.0.0.1", proxy_port), timeout=timeout)
+    raw.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = raw.recv(4096)
+        assert chunk, "the proxy closed the connection before answering CONNECT"
+        reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+    return raw
+
+
+def tls_tunnel(
+    proxy_port: int,
+    target: str,
+    trust: Path,
+    sni: str | None = "localhost",
+    alpn: list[str] | None = None,
+) -> ssl.SSLSocket:
+    """TLS through a CONNECT tunnel to `target`, sending `sni`, trusting only `trust`; the
+    name is not checked (tests choose names the certificate may not carry)."""
+    context = ssl.create_default_context(cafile=str(trust))
+    context.check_hostname = False
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    return context.wrap_socket(connect_tunnel(proxy_port, target), server_hostname=sni)
