@@ -119,7 +119,21 @@ def text_rows(sizes: list[int], only: str | None) -> list[dict[str, Any]]:
     probes.append(("TextAnalyzer.find (no NER)", light.find))
     probes.append(("disguise_view", _disguise_probe()))
     probes.append(("TextAnalyzer.find (NER)", analyzer.find))
-    return [measure(name, probe, sizes) for name, probe in probes if not only or only in name]
+    chosen = [(name, probe) for name, probe in probes if not only or only in name]
+    return [measure(name, refused_or(probe), sizes) for name, probe in chosen]
+
+
+def refused_or(probe: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A text the phone recognizer refuses (too many digit groups) is timed to the refusal."""
+    from proxy.errors import RequestTooLarge
+
+    def run(text: str) -> Any:
+        try:
+            return probe(text)
+        except RequestTooLarge:
+            return None
+
+    return run
 
 
 def _disguise_probe() -> Callable[[str], Any]:

@@ -214,8 +214,10 @@ def build_text_analyzer(
 
 def _replace_superlinear(registry: Any, language: str) -> None:
     """Presidio's email and URL recognizers by ours of the same name and findings, whose
-    cost is linear in the text (see proxy.detectors.recognizers)."""
+    cost is linear in the text (see proxy.detectors.recognizers), and its phone recognizer
+    by one that reads only windows around digit clusters and refuses too many of them."""
     from proxy.detectors.recognizers.email import EmailRecognizer
+    from proxy.detectors.recognizers.phone import PhoneRecognizer
     from proxy.detectors.recognizers.url import UrlRecognizer
 
     replacements = {r.__name__: r for r in (EmailRecognizer, UrlRecognizer)}
@@ -223,6 +225,11 @@ def _replace_superlinear(registry: Any, language: str) -> None:
         ours = replacements.get(theirs.name)
         if ours is not None:  # in place: the registry's order is the order of findings
             registry.recognizers[i] = ours(supported_language=theirs.supported_language)
+        elif theirs.name == PhoneRecognizer.__name__:  # bounded, not linear: see its module
+            registry.recognizers[i] = PhoneRecognizer(
+                context=theirs.context, supported_language=theirs.supported_language,
+                supported_regions=theirs.supported_regions, leniency=theirs.leniency,
+            )  # fmt: skip
 
 
 def _remembering_registry(language: str) -> Any:

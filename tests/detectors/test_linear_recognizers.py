@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as PresidioEmail
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer as PresidioPhone
 from presidio_analyzer.predefined_recognizers import UrlRecognizer as PresidioUrl
 
 from proxy.detectors.context import LinearContextEnhancer
 from proxy.detectors.names import propagate_names, widen_names
 from proxy.detectors.recognizers.email import EmailRecognizer
+from proxy.detectors.recognizers.phone import PhoneRecognizer
 from proxy.detectors.recognizers.url import UrlRecognizer
 from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
 from proxy.detectors.views import decoded_view
+from proxy.errors import RequestTooLarge
 from proxy.normalize import normalize
 
 KIB64 = 64 * 1024
@@ -130,19 +133,40 @@ def test_every_recognizer_finishes_on_64_kib_crafted_input(
             recognizer.analyze(text, recognizer.supported_entities, None)
 
 
-def test_presidios_phone_recognizer_finishes_on_16_kib_of_digit_groups(
-    analyzer: TextAnalyzer,
-) -> None:
-    # python-phonenumbers is linear but slow (~0.3 s per KiB of digit groups): 16 KiB here.
+def test_phone_recognizer_refuses_a_text_of_many_digit_groups(analyzer: TextAnalyzer) -> None:
+    # python-phonenumbers is linear but slow (~0.3 s per KiB of digit groups): refused.
     (phone,) = [r for r in analyzer._engine.registry.recognizers if r.name == "PhoneRecognizer"]
-    phone.analyze(crafted("digits_spaced", 16 * 1024), phone.supported_entities, None)
+    assert isinstance(phone, PhoneRecognizer)
+    with pytest.raises(RequestTooLarge):
+        phone.analyze(crafted("digits_spaced", 16 * 1024), phone.supported_entities, None)
 
 
-@pytest.mark.parametrize("name", ["ipv6_groups", "dotted_then_at", "blanks_after_cue"])
+PHONE_TEXTS = [
+    "call me at +1 415 555 2671 now", "tel. (020) 7946 0958 or 07700 900123, ask for Sam",
+    "numbers: +49 30 901820, +33 1 42 68 53 00, +972 2-123-4567, +91 98765 43210",
+    "list " + ", ".join(f"+1 415 555 {n}" for n in range(2671, 2680)),
+    "order 12345678901234567890 and 555-2671", "no digits at all", "+55 11 91234-5678",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", PHONE_TEXTS)
+def test_bounded_phone_recognizer_finds_what_presidios_finds(text: str) -> None:
+    def spans(recognizer: Any) -> list[tuple[int, int, float]]:
+        return sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"]))
+
+    assert spans(PhoneRecognizer()) == spans(PresidioPhone())
+
+
+@pytest.mark.parametrize("name", ["dotted_then_at", "blanks_after_cue"])
 def test_whole_text_path_finishes_on_64_kib_crafted_input(
     analyzer: TextAnalyzer, name: str
 ) -> None:
     analyzer.find(crafted(name))
+
+
+def test_whole_text_path_refuses_64_kib_of_digit_groups(analyzer: TextAnalyzer) -> None:
+    with pytest.raises(RequestTooLarge):  # the phone matcher would need ~20 s for them
+        analyzer.find(crafted("ipv6_groups"))
 
 
 def test_many_names_propagate_in_one_pass() -> None:
