@@ -27,7 +27,7 @@ Edit = tuple[int, int, str]  # replace text[start:end] by the string
 _ANY = regex.compile(
     r"[&<@*`。｡︒〇零一二三四五六七八九两壹贰叁肆伍陆柒捌玖貳參陸]|\d[ \t]?[OolI]|[OolI][ \t]?\d|"
     r"(?i:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|at|dot|period|point|sign|"
-    r"symbol|nought|nil)\b)"
+    r"symbol|nought|nil|double|triple)\b)"
 )
 
 _DIGIT_WORDS = {
@@ -41,9 +41,10 @@ _HAN_DIGITS |= {ch: str(i) for i, ch in enumerate("零壹贰叁肆伍陆柒捌�
 _HAN_DIGITS |= {ch: str(i) for i, ch in enumerate("零壹貳參肆伍陸柒捌玖")}
 _NUM_WORD = r"(?i:zero|oh|nought|nil|one|two|three|four|five|six|seven|eight|nine)"
 # Four or more digit words or digit groups in a row, at least one of them a word.
-_NUM_TOKEN = rf"(?:{_NUM_WORD}|\d{{1,6}})\b"
+# "double five" is "55" and "triple oh" "000", as numbers are read out.
+_NUM_TOKEN = rf"(?:(?:(?i:double|triple)[ \t]+)?{_NUM_WORD}|\d{{1,6}})\b"
 _SPELLED_RUN = regex.compile(
-    rf"\b{_NUM_TOKEN}(?:[ \t]{{0,2}}[,\-–—_./|·+]?[ \t]{{0,2}}{_NUM_TOKEN}){{3,}}"
+    rf"\b{_NUM_TOKEN}(?:[ \t]{{0,2}}[^\w\s]{{0,2}}[ \t]{{0,2}}{_NUM_TOKEN}){{3,}}"
 )
 _NUM_PIECE = regex.compile(rf"\b{_NUM_TOKEN}")
 _HAN = "[〇零一二三四五六七八九两壹贰叁肆伍陆柒捌玖貳參陸]"
@@ -88,7 +89,8 @@ _PLAIN_AT = regex.compile(r"[ \t]+(?i:at)[ \t]+")
 _SPACED = regex.compile(
     r"(?<!\S)(?:\S|[\[({<]\S[\])}>])(?:[ \t]{1,3}(?:\S|[\[({<]\S[\])}>])(?!\S)){5,}"
 )
-_EMAILISH = regex.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,6}(?![\w-])")
+# Either way round: "ku.oc.elpmaxe@nhoj" has its dots before the "@".
+_EMAILISH = regex.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w.+-]{1,253}(?![\w-])")
 
 
 def _spelled_digits(text: str) -> Iterable[Edit]:
@@ -100,7 +102,9 @@ def _spelled_digits(text: str) -> Iterable[Edit]:
             if last_end is not None and m.start() > last_end:
                 yield base + last_end, base + m.start(), ""
             if not m[0][0].isdigit():
-                yield base + m.start(), base + m.end(), _DIGIT_WORDS[m[0].lower()]
+                *times, word = m[0].lower().split()
+                count = {"double": 2, "triple": 3}.get(times[0] if times else "", 1)
+                yield base + m.start(), base + m.end(), _DIGIT_WORDS[word] * count
             last_end = m.end()
 
 

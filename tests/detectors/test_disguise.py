@@ -63,8 +63,15 @@ def test_a_card_found_in_two_readings_is_one_finding(analyzer: TextAnalyzer) -> 
     assert len([h for h in analyzer.find(text) if h.entity == "CREDIT_CARD"]) == 1
 
 
-def test_spelled_phone_digits_are_a_phone(analyzer: TextAnalyzer) -> None:
-    text = "call me on +1 four one five, five five five, two six seven one"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call me on +1 four one five, five five five, two six seven one",
+        "call +1 (four one five) five five five - two six seven one",
+        "phone: +44 seven seven double oh nine oh oh one two three",
+    ],
+)
+def test_spelled_phone_digits_are_a_phone(analyzer: TextAnalyzer, text: str) -> None:
     assert "PHONE_NUMBER" in entities(analyzer, text)
 
 
@@ -76,7 +83,8 @@ def test_spelled_phone_digits_are_a_phone(analyzer: TextAnalyzer) -> None:
         "jane dot doe at-sign example period com", "j a n e . d o e @ e x a m p l e . c o m",
         "jane.doe<b>@</b>example.com", "jane.doe**@**example.com", "jane.doe&#64;example.com",
         "jane.doe&commat;example.com", "jane.doe＠example。com", "jane．doe＠example．com",
-        "moc.elpmaxe@eod.enaj", "jane [at] example [.] com", "jane @ example . com",
+        "moc.elpmaxe@eod.enaj", "ku.oc.elpmaxe@nhoj", "jane [at] example [.] com",
+        "jane @ example . com",
         "jane\\@example.com", "jane<!-- -->@example.com",
     ],
 )  # fmt: skip
