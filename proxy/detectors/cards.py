@@ -3,10 +3,10 @@
 A run of digit groups parted by up to three separator characters (blanks, dashes of every
 kind, dots, slashes, underscores, bars, commas, middle dots, plus signs, ...) is a card when
 a stretch of its groups holds 13–19 digits that pass the Luhn check and the stretch is
-shaped like a card: groups written the same way (one separator throughout: "4539_1234_..."
-or single spaced digits) or a card's own grouping (4-4-4-4, 4-6-5, ...) with any mix of
-separators. A piece of such a number is never left for a weaker finding (a phone number)
-to redact: the card is found and blocks.
+shaped like a card: groups written the same way (one separator throughout: "4539_1234_...";
+groups under three digits, "4 5 3 9 ...", only as the whole run) or a card's own grouping
+(4-4-4-4, 4-6-5, ...) with any mix of separators. A piece of such a number is never left
+for a weaker finding (a phone number) to redact: the card is found and blocks.
 
 The scan is linear: one regex pass that no character can start twice (separators hold no
 digit), and per group at most 19 digits of look-ahead.
@@ -61,15 +61,23 @@ def card_spans(text: str) -> list[tuple[int, int]]:
             first = max(bisect_left(total, total[i] + 13) - 1, i + 1)
             last = min(bisect_right(total, total[i] + 19) - 2, big[i] - 1)
             for j in range(first, last + 1):
-                if j > same[i] and (
-                    j - i >= _LONGEST
-                    or tuple(e - s for s, e in groups[i : j + 1]) not in CARD_SHAPES
-                ):
+                shaped = j - i < _LONGEST and (
+                    tuple(e - s for s, e in groups[i : j + 1]) in CARD_SHAPES
+                )
+                if j > same[i] and not shaped:
+                    continue
+                # Short groups ("4 5 3 9 ...", "45 39 ...") count only as the whole run: a
+                # list of lottery numbers holds many 16-digit stretches, one in ten Luhn-valid.
+                if not shaped and (i > 0 or j < n - 1) and min_group(groups, i, j) < 3:
                     continue
                 digits = compact[total[i] : total[j + 1]]
                 if digits.count(digits[0]) < len(digits) and luhn_valid(digits):
                     spans.append((groups[i][0], groups[j][1]))
     return spans
+
+
+def min_group(groups: list[tuple[int, int]], i: int, j: int) -> int:
+    return min(e - s for s, e in groups[i : j + 1])
 
 
 def separated_card_recognizer(language: str) -> Any:

@@ -126,3 +126,7 @@ def test_a_decimal_number_is_not_a_grouped_card() -> None:
 
 def test_two_phone_numbers_in_a_list_are_not_a_card() -> None:
     assert card_spans("+1 415 555 2671, +1 415 555 2672") == []
+
+
+def test_a_list_of_two_digit_numbers_is_not_a_card() -> None:
+    assert card_spans("04 11 23 35 42 47 03 19 28 31 44 49 07 16 22") == []
