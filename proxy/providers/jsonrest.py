@@ -101,7 +101,9 @@ def unread_parts(wire: WireRequest, parsed: ImageRequest) -> tuple[TextPart, ...
 
 
 def joined(texts: list[str]) -> str:
-    return SEPARATOR + SEPARATOR.join(texts) + SEPARATOR
+    # Each value once: a chat of 3,000 turns repeats "role", "content", "type" and "user"
+    # 3,000 times, and a second copy of a value has nothing more to find.
+    return SEPARATOR + SEPARATOR.join(dict.fromkeys(texts)) + SEPARATOR
 
 
 class _Object(list[tuple[str, object]]):
