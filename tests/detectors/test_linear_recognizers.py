@@ -14,6 +14,7 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer as Presidio
 from presidio_analyzer.predefined_recognizers import UrlRecognizer as PresidioUrl
 
 from proxy.detectors.context import LinearContextEnhancer
+from proxy.detectors.disguise import disguise_view
 from proxy.detectors.names import propagate_names, widen_names
 from proxy.detectors.recognizers.email import EmailRecognizer
 from proxy.detectors.recognizers.phone import PhoneRecognizer
@@ -37,6 +38,13 @@ CRAFTED = {
     "blanks_after_sentence": (" ", "x.", "Ann"),
     "capitalised_words": ("Aa ", "", ""),
     "house_numbers": ("Aa 1 ", "", ""),
+    # proxy.detectors.disguise, .cards, .address_intl
+    "digit_groups_piped": ("12 | ", "", ""),
+    "digit_words": ("four ", "", ""),
+    "spelled_at_sign": ("a at-sign b period ", "", ""),
+    "han_words": ("\u6771\u4eac\u90fd\u5343\u4ee3\u7530\u533a", "", "1"),
+    "cyrillic_street_words": ("\u0443\u043b. \u0422\u0432\u0435\u0440 ", "", "1"),
+    "arabic_street_words": ("\u0634\u0627\u0631\u0639 \u0627\u0644 ", "", "1"),
 }
 
 
@@ -131,6 +139,11 @@ def test_every_recognizer_finishes_on_64_kib_crafted_input(
     for recognizer in analyzer._engine.registry.recognizers:
         if recognizer.name not in ("SpacyRecognizer", "PhoneRecognizer"):  # see below
             recognizer.analyze(text, recognizer.supported_entities, None)
+
+
+@pytest.mark.parametrize("name", CRAFTED)
+def test_the_disguise_reading_finishes_on_64_kib_crafted_input(name: str) -> None:
+    disguise_view(normalize(crafted(name)))
 
 
 def test_phone_recognizer_refuses_a_text_of_many_digit_groups(analyzer: TextAnalyzer) -> None:
