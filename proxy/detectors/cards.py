@@ -50,9 +50,11 @@ def card_spans(text: str) -> list[tuple[int, int]]:
             else:
                 same[k] = k + 1
         # total[k]: digits in groups before k; big[k]: the first group from k on over MAX_GROUP.
-        total = [0]
+        # short[k]: groups of under three digits before k.
+        total, short = [0], [0]
         for start, end in groups:
             total.append(total[-1] + end - start)
+            short.append(short[-1] + (end - start < 3))
         big = [n] * (n + 1)
         for k in range(n - 1, -1, -1):
             wide = groups[k][1] - groups[k][0] > MAX_GROUP
@@ -68,16 +70,12 @@ def card_spans(text: str) -> list[tuple[int, int]]:
                     continue
                 # Short groups ("4 5 3 9 ...", "45 39 ...") count only as the whole run: a
                 # list of lottery numbers holds many 16-digit stretches, one in ten Luhn-valid.
-                if not shaped and (i > 0 or j < n - 1) and min_group(groups, i, j) < 3:
+                if not shaped and (i > 0 or j < n - 1) and short[j + 1] > short[i]:
                     continue
                 digits = compact[total[i] : total[j + 1]]
                 if digits.count(digits[0]) < len(digits) and luhn_valid(digits):
                     spans.append((groups[i][0], groups[j][1]))
     return spans
-
-
-def min_group(groups: list[tuple[int, int]], i: int, j: int) -> int:
-    return min(e - s for s, e in groups[i : j + 1])
 
 
 def separated_card_recognizer(language: str) -> Any:
