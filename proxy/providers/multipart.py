@@ -8,6 +8,7 @@ is content-free: it never quotes body bytes, field names or values.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ class Part:
     name: str
     filename: str | None
     content_type: str | None
+    charset: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,11 @@ class Multipart:
     def write(self, changed: Mapping[str, str | bytes]) -> bytes:
         """The body with the parts named by `ref_of` refs replaced (text as UTF-8): what an
         adapter's `apply` returns for a form, as `JsonBody.write` does for JSON."""
-        bodies = {
-            int(ref.removeprefix("part:")): v if isinstance(v, bytes) else v.encode()
-            for ref, v in changed.items()
-        }
+        bodies: dict[int, bytes] = {}
+        for ref, value in changed.items():
+            index = int(ref.removeprefix("part:"))
+            part = self.parts[index]
+            bodies[index] = value if isinstance(value, bytes) else _encoded(part, value)
         return self.with_bodies(bodies).serialize()
 
     def with_bodies(self, bodies: Mapping[int, bytes]) -> Multipart:
@@ -75,6 +78,27 @@ class Multipart:
                 raise MalformedRequest("a rewritten multipart part would contain the boundary")
             parts[index] = replace(parts[index], body=body)
         return replace(self, parts=tuple(parts))
+
+
+def text_of(part: Part) -> str:
+    """A text field's value, decoded in the charset its Content-Type names (UTF-8 if none):
+    a field in UTF-16 read as UTF-8 would hide its text from the detectors."""
+    try:
+        codecs.lookup(part.charset)
+        return part.body.decode(part.charset)
+    except LookupError:
+        raise MalformedRequest("form text field has a charset that cannot be read") from None
+    except UnicodeDecodeError:
+        if part.charset in ("utf-8", "utf8"):
+            raise MalformedRequest("form text field is not UTF-8") from None
+        raise MalformedRequest("form text field is not text in its charset") from None
+
+
+def _encoded(part: Part, text: str) -> bytes:
+    try:
+        return text.encode(part.charset)
+    except (LookupError, UnicodeEncodeError):
+        raise MalformedRequest("a rewritten form field cannot be written in its charset") from None
 
 
 def ref_of(index: int) -> str:
@@ -177,5 +201,6 @@ def _part(headers: bytes, body: bytes) -> Part:
         # RFC 7578 section 4.2 forbids it; readers disagree on which filename wins.
         raise MalformedRequest("multipart part uses an unsupported filename* parameter")
     content_type = fields.get("content-type")
-    media = header_params(content_type)[0] if content_type is not None else None
-    return Part(headers, body, params["name"], params.get("filename"), media)
+    media, type_params = header_params(content_type) if content_type is not None else (None, {})
+    charset = type_params.get("charset", "utf-8").lower()
+    return Part(headers, body, params["name"], params.get("filename"), media, charset)

@@ -213,10 +213,7 @@ def _from_form(reading: _Reading, form: multipart.Multipart) -> None:
                 f"duplicate {'prompt' if part.name == 'prompt' else 'form'} field"
             )
         seen.add(part.name)
-        try:
-            text = part.body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedRequest("form text field is not UTF-8") from None
+        text = multipart.text_of(part)
         if part.name in _NEUTRAL:
             reading.raw[part.name] = _form_value(part.name, text)
         else:

@@ -212,10 +212,7 @@ def _read_upload(request: WireRequest) -> tuple[ImageRequest, multipart.Multipar
         elif part.filename is not None:
             raise MalformedRequest("form has a file part other than content")
         else:
-            try:
-                prompts.append(TextPart(ref, part.body.decode("utf-8"), "other"))
-            except UnicodeDecodeError:
-                raise MalformedRequest("form text field is not UTF-8") from None
+            prompts.append(TextPart(ref, multipart.text_of(part), "other"))
     if len(images) != 1:
         raise MalformedRequest("missing content for files.create")
     upload = ImageRequest("replicate", "files.create", tuple(prompts), tuple(images))

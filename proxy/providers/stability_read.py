@@ -93,10 +93,7 @@ def read_form(reading: Reading, form: multipart.Multipart, v1: bool) -> None:
             if part.body:
                 raise MalformedRequest("form has a file part that is not an image or a mask")
             continue  # `files={"none": ""}` in Stability's samples: forces multipart, holds nothing
-        try:
-            text = part.body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedRequest("form text field is not UTF-8") from None
+        text = multipart.text_of(part)
         match = _V1_PROMPT.fullmatch(part.name) if v1 else None
         if match is not None:
             weighted.setdefault(match.group(1), {})[match.group(2)] = (ref, text)

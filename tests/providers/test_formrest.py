@@ -127,12 +127,19 @@ def test_an_email_in_a_filename_blocks_instead_of_redacting(gate: Gate) -> None:
     assert any("form framing" in r for r in verdict.event.reasons)
 
 
-def test_a_utf16_prompt_with_an_email_is_read_in_its_charset(gate: Gate) -> None:
+def test_a_utf16_prompt_is_read_and_redacted_in_its_charset(gate: Gate) -> None:
     header = text("prompt") + f"\r\nContent-Type: {UTF16}"
     wire = stability([(header, f"write to {EMAIL}".encode("utf-16le"))])
     verdict = gate.handle(BY_NAME["stability"], wire)
-    assert verdict.action is Action.BLOCK
-    assert verdict.event.findings["prompt"]["EMAIL_ADDRESS"] >= 1
+    assert verdict.action is Action.REDACT and verdict.body is not None
+    assert EMAIL.encode("utf-16le") not in verdict.body
+    assert "write to ".encode("utf-16le") in verdict.body
+
+
+def test_a_prompt_in_a_charset_python_does_not_know_is_refused(gate: Gate) -> None:
+    header = text("prompt") + "\r\nContent-Type: text/plain; charset=x-nope"
+    wire = stability([(header, f"write to {EMAIL}".encode())])
+    assert gate.handle(BY_NAME["stability"], wire).action is Action.BLOCK
 
 
 def test_a_clean_form_with_a_ten_digit_seed_is_allowed(gate: Gate) -> None:

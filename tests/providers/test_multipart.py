@@ -238,3 +238,19 @@ def test_a_form_of_more_parts_than_the_limit_is_refused_before_parsing() -> None
 def test_a_form_at_the_part_limit_is_read() -> None:
     parts = [(field(f"f{i}"), b"x") for i in range(multipart.MAX_PARTS)]
     assert len(multipart.parse(form(*parts), CT).parts) == multipart.MAX_PARTS
+
+
+def test_a_text_field_is_read_and_written_back_in_its_charset() -> None:
+    header = field("prompt") + "\r\nContent-Type: text/plain; charset=UTF-16LE"
+    parsed = multipart.parse(form((header, "mail jane@example.org".encode("utf-16le"))), CT)
+    assert multipart.text_of(parsed.parts[0]) == "mail jane@example.org"
+    written = multipart.parse(parsed.write({"part:0": "mail <EMAIL>"}), CT)
+    assert written.parts[0].body == "mail <EMAIL>".encode("utf-16le")
+
+
+@pytest.mark.parametrize("charset", ["x-unknown", "base64", "rot13"])
+def test_a_text_field_in_a_charset_that_is_no_text_encoding_is_refused(charset: str) -> None:
+    header = field("prompt") + f"\r\nContent-Type: text/plain; charset={charset}"
+    parsed = multipart.parse(form((header, b"YQ==")), CT)
+    with pytest.raises(MalformedRequest):
+        multipart.text_of(parsed.parts[0])
