@@ -22,9 +22,9 @@ from proxy import failsafe, memory, trailers
 from proxy.admin import Admin
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.ca_cli import trust_hint
-from proxy.destination import Claims, provider_of
+from proxy.destination import provider_of
 from proxy.errors import DestinationMismatch, PixelGateError, PolicyError, RequestTooLarge
-from proxy.flows import identity_of, mitm_response
+from proxy.flows import claims_of, identity_of, mitm_response
 from proxy.gate import Call, Gate, Verdict
 from proxy.gates import GateSet, build_gates
 from proxy.identity import login
@@ -195,7 +195,7 @@ class PixelGate:
     def _headers(self, flow: http.HTTPFlow, gates: GateSet) -> bool:
         """Match the flow to its provider (or refuse it), before its body is read."""
         try:
-            found = provider_of(gates.route, _claims(flow, self._hosts.get(flow.client_conn.id)))
+            found = provider_of(gates.route, claims_of(flow, self._hosts.get(flow.client_conn.id)))
         except DestinationMismatch as e:
             self._conclude(flow, UNKNOWN, reject(gates.default, UNKNOWN, e, Call()))
             return True
@@ -290,18 +290,3 @@ class PixelGate:
 
 def _pending(flow: http.HTTPFlow) -> bool:
     return not (flow.response or flow.error or not flow.live)
-
-
-def _claims(flow: http.HTTPFlow, earlier: str | None) -> Claims:
-    """Every name `flow` gives for where it goes (see proxy.destination)."""
-    request = flow.request
-    authorities = [*request.headers.get_all("host")]
-    if request.authority:
-        authorities.append(request.authority)
-    return Claims(
-        target=request.host,
-        port=request.port,
-        sni=flow.client_conn.sni,
-        authorities=tuple(authorities),
-        earlier=earlier,
-    )

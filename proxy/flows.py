@@ -7,6 +7,7 @@ from types import MappingProxyType
 from mitmproxy import http
 
 from proxy.decoding import decode_body
+from proxy.destination import Claims
 from proxy.errors import MalformedRequest, RequestTooLarge
 from proxy.identity.selection import Identity
 from proxy.providers.base import WireRequest, WireResponse
@@ -49,3 +50,18 @@ def identity_of(flow: http.HTTPFlow) -> Identity:
     user = auth[0] if isinstance(auth, tuple) and auth and isinstance(auth[0], str) else None
     peer = flow.client_conn.peername
     return Identity(user, str(peer[0]) if peer else None)
+
+
+def claims_of(flow: http.HTTPFlow, earlier: str | None) -> Claims:
+    """Every name `flow` gives for where it goes (see proxy.destination)."""
+    request = flow.request
+    authorities = [*request.headers.get_all("host")]
+    if request.authority:
+        authorities.append(request.authority)
+    return Claims(
+        target=request.host,
+        port=request.port,
+        sni=flow.client_conn.sni,
+        authorities=tuple(authorities),
+        earlier=earlier,
+    )

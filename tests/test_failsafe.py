@@ -58,7 +58,7 @@ STEPS = [
     (addon_module, "served_answer"),
     (addon_module, "identity_of"),
     (addon_module, "provider_of"),
-    (addon_module, "_claims"),
+    (addon_module, "claims_of"),
     (GateSet, "choose"),
     (GateSet, "route"),
     (Inspector, "verdict"),
