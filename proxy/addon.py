@@ -22,7 +22,7 @@ from proxy import failsafe, memory, trailers
 from proxy.admin import Admin
 from proxy.audit import AuditSinkError, AuditWriter
 from proxy.ca_cli import trust_hint
-from proxy.destination import provider_of
+from proxy.destination import provider_of, touched
 from proxy.errors import DestinationMismatch, PixelGateError, PolicyError, RequestTooLarge
 from proxy.flows import claims_of, identity_of, mitm_response
 from proxy.gate import Call, Gate, Verdict
@@ -194,10 +194,13 @@ class PixelGate:
 
     def _headers(self, flow: http.HTTPFlow, gates: GateSet) -> bool:
         """Match the flow to its provider (or refuse it), before its body is read."""
+        claims = claims_of(flow, self._hosts.get(flow.client_conn.id))
         try:
-            found = provider_of(gates.route, claims_of(flow, self._hosts.get(flow.client_conn.id)))
+            found = provider_of(gates.route, claims)
         except DestinationMismatch as e:
-            self._conclude(flow, UNKNOWN, reject(gates.default, UNKNOWN, e, Call()))
+            # Answered in the format of the provider it touched, audited under that name.
+            named = touched(gates.route, claims) or UNKNOWN
+            self._conclude(flow, named, reject(gates.default, named, e, Call()))
             return True
         if found is None:
             return False

@@ -58,6 +58,16 @@ def provider_of(route: Route, claims: Claims) -> tuple[ProviderAdapter, str] | N
     return adapter, host
 
 
+def touched(route: Route, claims: Claims) -> ProviderAdapter | None:
+    """The adapter of the first provider host among `claims`' names, agreeing or not: whose
+    error format a refused request is answered in."""
+    for host, _ in _names(claims):
+        adapter = route(host, claims.port) if host is not None else None
+        if adapter is not None:
+            return adapter
+    return None
+
+
 def _names(claims: Claims) -> Iterable[tuple[str | None, int | None]]:
     """Each name with the port it writes (None: none written)."""
     yield _host(claims.target), None
