@@ -43,6 +43,11 @@ def unread_form_parts(wire: WireRequest, parsed: ImageRequest) -> tuple[TextPart
         framing.append(headers)
         if "%" in headers:  # RFC 7578 lets a client percent-encode a name or filename
             framing.append(unquote(headers))
+        if part.filename:
+            # A file's extension glues onto a value in its name ("jane@example.org.png" has
+            # no valid domain): its stem, and the stem's words, are read alone too.
+            stem = unquote(part.filename).rsplit(".", 1)[0]
+            framing += [stem, *stem.replace("_", " ").replace("-", " ").split()]
         if ref in read or (part.filename is not None and not part.body):
             continue
         text = multipart.text_of(part)
