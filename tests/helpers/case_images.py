@@ -28,12 +28,20 @@ def qr(content: str) -> Image.Image:
     return page.convert("RGB")
 
 
+def with_serial(image: Image.Image) -> bytes:
+    """A photo whose EXIF names the camera's serial number, and no position."""
+    exif = Image.Exif()
+    exif[0xA431] = "SN-0042-7788"  # BodySerialNumber
+    return encode(image, "JPEG", exif=exif.tobytes(), quality=80)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     small = landscape().resize((256, 192))
     files = {
         "landscape.jpg": encode(small, "JPEG", quality=80),
         "gps-photo.jpg": with_gps(small),
+        "camera-serial.jpg": with_serial(small),
         "face.jpg": encode(astronaut().crop((120, 0, 300, 200)), "JPEG", quality=80),
         "email-badge.png": encode(text_card(["Visitor badge", "mara.lindqvist@example.org"])),
         "card-receipt.png": encode(text_card(["RECEIPT", "Card 4111 1111 1111 1111"])),
