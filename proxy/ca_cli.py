@@ -44,7 +44,8 @@ def trust_hint(confdir: str) -> str:
     ca = certificate_path(confdir)
     return (
         f"PixelGate CA certificate: {ca}\n"
-        "  Clients must trust it for provider hosts (other hosts keep their own):\n"
+        "  Clients must trust it for provider hosts and connections by IP address without a\n"
+        "  server name (other hosts keep their own certificates):\n"
         "  Python: add it to a bundle with certifi's roots, then SSL_CERT_FILE=<bundle>\n"
         f"  Node:   NODE_EXTRA_CA_CERTS={ca}\n"
         f"  curl:   --cacert {ca}\n"
