@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 from helpers.fuzz_wire import FIXTURES
+from helpers.gates import default_gate
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from proxy.audit import AuditWriter
-from proxy.detectors import build_detectors
 from proxy.gate import Gate, Verdict
 from proxy.model import Action
-from proxy.policy import load_policy
 from proxy.providers import ADAPTERS, multipart
 from proxy.providers.base import WireRequest
 
@@ -50,10 +48,7 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory: pytest.TempPathFactory) -> Gate:
-    policy = load_policy(ROOT / "policies" / "default.yaml")
-    audit = dataclasses.replace(policy.audit, path=tmp_path_factory.mktemp("a") / "a.jsonl")
-    policy = dataclasses.replace(policy, audit=audit)
-    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+    return default_gate(tmp_path_factory.mktemp("a"))
 
 
 # --- planting -------------------------------------------------------------------------

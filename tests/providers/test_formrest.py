@@ -4,20 +4,17 @@ read in that charset, and what cannot be read is refused."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from helpers.gates import default_gate
 from helpers.images import encode
 from PIL import Image
 
-from proxy.audit import AuditWriter
-from proxy.detectors import build_detectors
 from proxy.errors import MalformedRequest
 from proxy.gate import Gate
 from proxy.model import Action
-from proxy.policy import load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest
 from proxy.providers.formrest import unread_form_parts
@@ -84,10 +81,7 @@ def test_a_charset_python_does_not_know_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory: pytest.TempPathFactory) -> Gate:
-    policy = load_policy(ROOT / "policies" / "default.yaml")
-    audit = dataclasses.replace(policy.audit, path=tmp_path_factory.mktemp("a") / "a.jsonl")
-    policy = dataclasses.replace(policy, audit=audit)
-    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+    return default_gate(tmp_path_factory.mktemp("a"))
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,11 @@ from types import MappingProxyType
 import pytest
 from helpers.e2e import PNG_1x1
 from helpers.fuzz_wire import FIXTURES
+from helpers.gates import default_gate
 
-from proxy.audit import AuditWriter
-from proxy.detectors import build_detectors
 from proxy.errors import MalformedRequest
 from proxy.gate import Gate
 from proxy.model import Action, ImageRequest
-from proxy.policy import load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest
 from proxy.providers.jsonrest import neutral_number, unread_parts
@@ -80,10 +78,7 @@ def test_a_json_body_that_does_not_parse_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory: pytest.TempPathFactory) -> Gate:
-    policy = load_policy(ROOT / "policies" / "default.yaml")
-    audit = dataclasses.replace(policy.audit, path=tmp_path_factory.mktemp("a") / "a.jsonl")
-    policy = dataclasses.replace(policy, audit=audit)
-    return Gate(policy, ADAPTERS, build_detectors(policy), AuditWriter(policy.audit.path))
+    return default_gate(tmp_path_factory.mktemp("a"))
 
 
 @pytest.mark.parametrize(
