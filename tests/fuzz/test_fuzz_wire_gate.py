@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from pathlib import Path
 
 import pytest
 from helpers.fuzz_wire import FIXTURES
@@ -29,7 +28,6 @@ from proxy.providers.base import WireRequest
 
 CARD = "4539148803436467"
 EMAIL = "jane.doe@example.com"
-ROOT = Path(__file__).parent.parent.parent
 BY_NAME = {adapter.name: adapter for adapter in ADAPTERS}
 # Bodies small enough that the image detectors do not dominate the run.
 WIRES = {

@@ -4,7 +4,6 @@ read in that charset, and what cannot be read is refused."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -21,7 +20,6 @@ from proxy.providers.formrest import unread_form_parts
 
 CARD = "4539148803436467"
 EMAIL = "jane.doe@example.com"
-ROOT = Path(__file__).parent.parent.parent
 BY_NAME = {adapter.name: adapter for adapter in ADAPTERS}
 PNG = encode(Image.new("RGB", (8, 8), "white"))
 

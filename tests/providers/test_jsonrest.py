@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -24,7 +23,6 @@ from proxy.providers.jsonrest import neutral_number, unread_parts
 
 CARD = "4539148803436467"
 EMAIL = "jane.doe@example.com"
-ROOT = Path(__file__).parent.parent.parent
 OPENAI = ADAPTERS[0]
 
 
