@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.e2e import Proxy, Upstream, free_port, policy_text, start_proxy, stop_proxy
+from helpers.e2e import (
+    Proxy,
+    Upstream,
+    admin_get,
+    free_port,
+    policy_text,
+    start_proxy,
+    stop_proxy,
+)
 from helpers.tiny_sd import tiny_pipeline_dir
 
 pytestmark = pytest.mark.e2e
@@ -64,14 +70,6 @@ CASES = {
 }
 
 
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 def start_degraded(tmp: Path, upstream: Upstream, case: Case, admin: int) -> Proxy:
     policy = f"""mode: enforce
 rules:
@@ -94,8 +92,8 @@ def test_a_degraded_start_serves_says_why_and_answers_per_on_unavailable(
     proxy = start_degraded(tmp_path, upstream, case, admin)
     try:
         upstream.clear()
-        assert get(admin, "/healthz")[0] == 200
-        status, why = get(admin, "/readyz")
+        assert admin_get(admin, "/healthz")[0] == 200
+        status, why = admin_get(admin, "/readyz")
         assert status == 503
         assert f"reroute is degraded to fallback.on_unavailable: {case.on_unavailable}" in why
         assert case.reason in why

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 
@@ -15,6 +13,7 @@ import pytest
 from helpers.e2e import (
     Proxy,
     Upstream,
+    admin_get,
     four_actions_policy,
     free_port,
     policy_text,
@@ -77,16 +76,8 @@ def decide(client: openai.OpenAI, prompt: str) -> str:
     return raw.headers["x-pixelgate-decision"]
 
 
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 def samples(port: int, name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    status, text = get(port, "/metrics")
+    status, text = admin_get(port, "/metrics")
     assert status == 200
     found: dict[tuple[tuple[str, str], ...], float] = {}
     for family in text_string_to_metric_families(text):
@@ -145,8 +136,8 @@ def test_findings_are_counted_by_entity_and_source(
 def test_health_and_readiness_with_the_warm_local_model(
     admin_port: int, workload: dict[str, str]
 ) -> None:
-    assert get(admin_port, "/healthz")[0] == 200
-    assert get(admin_port, "/readyz") == (200, "ready\n")
+    assert admin_get(admin_port, "/healthz")[0] == 200
+    assert admin_get(admin_port, "/readyz") == (200, "ready\n")
     assert samples(admin_port, "pixelgate_ready") == {(): 1.0}
     assert samples(admin_port, "pixelgate_policy_info") == {
         (("mode", "enforce"), ("version", "1")): 1.0
@@ -154,7 +145,7 @@ def test_health_and_readiness_with_the_warm_local_model(
 
 
 def test_no_planted_value_in_the_metrics(admin_port: int, workload: dict[str, str]) -> None:
-    text = get(admin_port, "/metrics")[1].lower()
+    text = admin_get(admin_port, "/metrics")[1].lower()
     for value in PLANTED:
         assert value.lower() not in text, value
 
@@ -178,4 +169,4 @@ def test_counters_survive_a_hot_reload(
     counted = samples(admin_port, "pixelgate_requests_total")
     assert sum(counted.values()) == before + 1
     assert counted == {labels: float(n) for labels, n in audited(proxy).items()}
-    assert get(admin_port, "/readyz")[0] == 200
+    assert admin_get(admin_port, "/readyz")[0] == 200

@@ -16,7 +16,7 @@ import json
 import random
 
 import pytest
-from helpers.fuzz_wire import FIXTURES
+from helpers.fuzz_wire import FIXTURES, containers
 from helpers.gates import default_gate
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
@@ -52,18 +52,9 @@ def gate(tmp_path_factory: pytest.TempPathFactory) -> Gate:
 # --- planting -------------------------------------------------------------------------
 
 
-def _containers(doc: object) -> list[dict[str, object] | list[object]]:
-    found: list[dict[str, object] | list[object]] = []
-    if isinstance(doc, dict | list):
-        found.append(doc)
-        for value in doc.values() if isinstance(doc, dict) else doc:
-            found += _containers(value)
-    return found
-
-
 def _in_json(body: bytes, where: str, value: str, pick: random.Random) -> tuple[bytes, bytes]:
     doc = json.loads(body)
-    container = pick.choice(_containers(doc))
+    container = pick.choice(containers(doc))
     literal = value
     if where == "number":
         assert value == CARD

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -420,3 +422,12 @@ def tls_tunnel(
     if alpn:
         context.set_alpn_protocols(alpn)
     return context.wrap_socket(connect_tunnel(proxy_port, target), server_hostname=sni)
+
+
+def admin_get(port: int, path: str) -> tuple[int, str]:
+    """Status and body of a GET to the admin endpoint on `port` (errors included)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()

@@ -148,19 +148,19 @@ def _json_duplicate_key(body: bytes, at: int) -> bytes | None:
     return body[: match.start() + 1] + inserted + body[match.start() + 1 :]
 
 
-def _containers(doc: object) -> list[dict[str, object] | list[object]]:
+def containers(doc: object) -> list[dict[str, object] | list[object]]:
     found: list[dict[str, object] | list[object]] = []
     if isinstance(doc, dict | list):
         found.append(doc)
         for value in doc.values() if isinstance(doc, dict) else doc:
-            found += _containers(value)
+            found += containers(value)
     return found
 
 
 def _graft(draw: st.DrawFn, doc: object) -> bytes:
     # A valid document with one value added or replaced anywhere: reaches the deep branches
     # that random documents rarely get past the first check to.
-    container = draw(st.sampled_from(_containers(doc)))
+    container = draw(st.sampled_from(containers(doc)))
     value = draw(DOCS)
     if isinstance(container, dict):
         container[draw(st.sampled_from([*container, *KEYS]) | JSON_KEYS)] = value
