@@ -1,6 +1,6 @@
 """Evasion: how much personal data the default policy still catches when it is disguised.
 
-In-process (no proxy): policies/default.yaml through proxy.pipeline.Pipeline with the real
+In-process (no proxy): policies/default.yaml through proxy.engine.pipeline.Pipeline with the real
 detectors `build_detectors` makes (Presidio + spaCy, our recognizers, RapidOCR). Per
 evasion class, seeded Faker values (emails, Luhn-valid cards, valid IBANs, phones) are
 hidden as bench/evasion_data.py describes and sent in image-prompt sentences; the baseline
@@ -41,8 +41,8 @@ from evasion_data import CLASSES, Planted, cases, leaked, values  # noqa: E402
 from helpers.images import font  # noqa: E402
 
 from proxy.detectors import build_detectors  # noqa: E402
+from proxy.engine.pipeline import Pipeline  # noqa: E402
 from proxy.model import Action, ImagePart, ImageRequest, Source, TextPart  # noqa: E402
-from proxy.pipeline import Pipeline  # noqa: E402
 from proxy.policy import bundled_policy_path, load_policy  # noqa: E402
 
 IMAGE_ENTITY = {"EMAIL": "EMAIL_ADDRESS", "CARD": "CREDIT_CARD"}

@@ -50,11 +50,11 @@ sys.path.insert(0, str(ROOT))
 from proxy.detectors import build_detectors  # noqa: E402
 from proxy.detectors.image_base import ImageDetector  # noqa: E402
 from proxy.detectors.images import ImageDetectorStage  # noqa: E402
+from proxy.engine.pipeline import Pipeline  # noqa: E402
 from proxy.images.decode import decode_image  # noqa: E402
 from proxy.images.model import DecodedImage  # noqa: E402
 from proxy.images.redact import redact_image  # noqa: E402
 from proxy.model import Action, Finding, ImagePart, ImageRequest, Source, TextPart  # noqa: E402
-from proxy.pipeline import Pipeline  # noqa: E402
 from proxy.policy import Policy, decide, load_policy  # noqa: E402
 
 Box = tuple[int, int, int, int]  # x, y, width, height

@@ -391,11 +391,11 @@ def summarize_profile(raw: Path, top: int = 12) -> list[str]:
     total = 0
     markers = {
         "spaCy/Presidio (detect)": ("presidio_analyzer", "spacy", "thinc"),
-        "PixelGate gate (proxy/gate.py, in executor)": ("(proxy/gate.py",),
-        "  of which the pipeline (detect+decide)": ("(proxy/pipeline.py",),
+        "PixelGate gate (proxy/engine/gate.py, in executor)": ("(proxy/engine/gate.py",),
+        "  of which the pipeline (detect+decide)": ("(proxy/engine/pipeline.py",),
         "  of which OpenAI body parsing": ("(proxy/providers/",),
-        "  of which the audit log": ("(proxy/audit.py",),
-        "PixelGate addon hooks (event loop)": ("(proxy/addon.py",),
+        "  of which the audit log": ("(proxy/engine/audit.py",),
+        "PixelGate addon hooks (event loop)": ("(proxy/mitm/addon.py",),
         "executor threads idle in queue.get": ("_worker (concurrent/futures/thread.py:81) ",),
         "mitmproxy HTTP/proxy layers": ("mitmproxy/proxy/",),
         "TLS (ssl/OpenSSL)": ("ssl.py", "SSLObject", "_ssl"),

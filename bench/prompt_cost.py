@@ -40,10 +40,10 @@ from types import MappingProxyType
 from typing import Any
 
 import proxy
-from proxy.audit import AuditWriter
 from proxy.detectors import build_detectors
 from proxy.detectors.text_pii import TextPiiDetector
-from proxy.gate import Gate
+from proxy.engine.audit import AuditWriter
+from proxy.engine.gate import Gate
 from proxy.policy import bundled_policy_path, load_policy
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest

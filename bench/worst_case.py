@@ -59,7 +59,7 @@ INPUTS: dict[str, tuple[str, str, str]] = {
     "www_run": ("a", "www.", ""),
     "scheme_dotted": ("a.", "http://", ""),
     "base64_runs": ("aGVsbG8gd29ybGQh ", "", ""),
-    # Disguises (proxy.detectors.disguise, .cards, .address_intl).
+    # Disguises (proxy.detectors.disguise, .recognizers.cards, .recognizers.address_intl).
     "digit_groups_underscored": ("4539_", "", ""),
     "digit_groups_piped": ("12 | ", "", ""),
     "digit_groups_en_dash": ("1234\u2013", "", ""),
@@ -138,7 +138,7 @@ def refused_or(probe: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _disguise_probe() -> Callable[[str], Any]:
     from proxy.detectors.disguise import disguise_view
-    from proxy.normalize import normalize
+    from proxy.detectors.normalize import normalize
 
     return lambda text: disguise_view(normalize(text))
 

@@ -6,7 +6,8 @@ with PNGs of the requested size. Importing this package is cheap: torch and diff
 `pixelgate[fallback]` extra) are imported only when a model is loaded.
 """
 
-from local_fallback.generator import FallbackUnavailable, GenerationRequest, Generator
+from local_fallback.generator import GenerationRequest, Generator
 from local_fallback.loading import load_generator
+from proxy.errors import FallbackUnavailable
 
 __all__ = ["FallbackUnavailable", "GenerationRequest", "Generator", "load_generator"]

@@ -17,17 +17,12 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from proxy.errors import FallbackUnavailable
+
 # SD Turbo's recipe (stabilityai/sd-turbo model card): adversarially distilled for 1–4 steps,
 # trained without classifier-free guidance, at 512x512.
 GUIDANCE_SCALE = 0.0
 NATIVE_SIZE = 512
-
-
-class FallbackUnavailable(Exception):
-    """The local model cannot answer: missing folder, not a diffusers pipeline, out of memory.
-
-    The message says why in our own words; it never contains prompts, images or library text.
-    """
 
 
 @dataclass(frozen=True)

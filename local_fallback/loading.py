@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from local_fallback.generator import NATIVE_SIZE, FallbackUnavailable, Generator, _translate
+from local_fallback.generator import NATIVE_SIZE, Generator, _translate
+from proxy.errors import FallbackUnavailable
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 

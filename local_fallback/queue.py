@@ -24,20 +24,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from local_fallback.generator import FallbackUnavailable, GenerationRequest, Generator
+from local_fallback.generator import GenerationRequest, Generator
+from proxy.errors import FallbackBusy, FallbackUnavailable
 
 # How many recent pipeline calls the Retry-After estimate averages over.
 _HISTORY = 32
 
 BatchCall = Callable[[Sequence[GenerationRequest]], list[list[bytes]]]
-
-
-class FallbackBusy(Exception):
-    """The local generation queue is full. `retry_after`: seconds a client should wait (>= 1)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("local generation queue is full")
-        self.retry_after = max(1, retry_after)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 `load_remote(url)` checks the service's `/healthz` and returns a `RemoteGenerator`, which has
 `Generator`'s interface: `generate(GenerationRequest) -> list[bytes]` (PNGs), `model`,
 `device` ("remote:<their device>") and `dtype`. Failures are translated like the local
-generator's: ValueError for a request the service rejects (HTTP 400), `RemoteBusy` (with
+generator's: ValueError for a request the service rejects (HTTP 400), `FallbackBusy` (with
 `retry_after`) when it answers 503 with Retry-After, and `FallbackUnavailable` otherwise.
 Reasons name the URL and the HTTP status, never a prompt, an image or the service's text.
 """
@@ -19,20 +19,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from local_fallback.generator import FallbackUnavailable, GenerationRequest
+from local_fallback.generator import GenerationRequest
+from proxy.errors import FallbackBusy, FallbackUnavailable
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _CODE = re.compile(r"[a-z0-9_]{1,64}")
 # A 400's message is shown to the proxy's client: only our service's plain, short words.
 _MESSAGE = re.compile(r"[A-Za-z0-9 ,.:;()'/\[\]_=+-]{1,200}")
-
-
-class RemoteBusy(FallbackUnavailable):
-    """The service's queue is full: try again in `retry_after` seconds."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class RemoteGenerator:
@@ -126,7 +119,7 @@ class RemoteGenerator:
         if status == 503:
             retry_after = response.headers.get("retry-after", "").strip()
             if retry_after.isdigit():
-                raise RemoteBusy(reason, int(retry_after))
+                raise FallbackBusy(int(retry_after), reason)
         if status == 401 or status == 403:
             reason += ": the service refused our token"
         raise FallbackUnavailable(reason)

@@ -19,7 +19,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import math
 import sys
 import threading
 import time
@@ -30,7 +29,8 @@ from urllib.parse import urlsplit
 
 from local_fallback import api_fields as api
 from local_fallback.api_fields import ApiError
-from local_fallback.generator import FallbackUnavailable, GenerationRequest
+from local_fallback.generator import GenerationRequest
+from proxy.errors import FallbackBusy, FallbackUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -237,15 +237,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             raise ApiError(400, str(e)) from None  # our own validation's words
         except Exception as e:
-            busy = getattr(e, "retry_after", None)
-            if type(e).__name__ == "FallbackBusy" or isinstance(busy, int | float):
-                seconds = max(1, math.ceil(busy)) if isinstance(busy, int | float) else 1
+            if isinstance(e, FallbackBusy):
                 raise ApiError(
                     503,
                     "the fallback generator is busy; retry later",
                     "server_error",
                     code="fallback_busy",
-                    retry_after=seconds,
+                    retry_after=e.retry_after,
                 ) from None
             if isinstance(e, FallbackUnavailable):
                 # Its messages are ours: the kind of failure, never a prompt or library text.

@@ -82,3 +82,53 @@ class InternalError(InspectionFailed):
 
     code = "pixelgate_internal_error"
     forwardable = False
+
+
+class RemoteImageRefused(RequestRejected):
+    """An image link that PixelGate will not or could not fetch."""
+
+    status = 403
+    code = "pixelgate_remote_image"
+
+
+class IdentityLookupFailed(InspectionFailed):
+    """The directory could not say who the user is, so which policy applies is unknown: the
+    request is refused, never guessed and never forwarded, whatever `on_error` says."""
+
+    status = 503
+    code = "pixelgate_identity_lookup_failed"
+    kind = "server_error"
+    forwardable = False
+
+
+# Not PixelGateErrors: none of these is answered to a client as it is. Each is turned into an
+# answer (or a stop) by the one place that catches it.
+
+
+class AuditSinkError(Exception):
+    """The audit file could not be written: the proxy stops rather than let traffic through
+    unrecorded (never turned into a verdict, so never caught as a PixelGateError)."""
+
+
+class CannotRedact(Exception):
+    """A finding that no redactor covers (e.g. an image finding before image redaction): the
+    pipeline blocks instead of forwarding."""
+
+
+class CaptureError(Exception):
+    """A capture file (flow dump or HAR) that `pixelgate audit-flows` cannot read."""
+
+
+class FallbackUnavailable(Exception):
+    """The local model cannot answer: missing folder, not a diffusers pipeline, out of memory,
+    a remote fallback service unreachable. The message says why in our own words; it never
+    contains prompts, images or library text."""
+
+
+class FallbackBusy(FallbackUnavailable):
+    """The fallback's queue is full (local, or the remote service's): a client should retry
+    after `retry_after` seconds (at least 1)."""
+
+    def __init__(self, retry_after: int, message: str = "the local image model is busy") -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 
 import regex  # type: ignore[import-untyped]  # \p{...} classes and variable look-behinds
 
+from proxy.detectors.normalize import NormalizedText
 from proxy.detectors.spelled import has_public_suffix
 from proxy.detectors.views import View
-from proxy.normalize import NormalizedText
 
 Edit = tuple[int, int, str]  # replace text[start:end] by the string
 

@@ -10,41 +10,15 @@ image (under the same declared type, which decoding checks against the bytes).
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Generic, TypeVar
 
+from proxy.cache import BoundedCache
 from proxy.detectors.base import Detector
 from proxy.detectors.image_base import ImageDetector
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, ImagePart, ImageRequest
 from proxy.policy import Limits
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Lru(Generic[K, V]):  # noqa: UP046 - PEP 695 syntax needs Python 3.12
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            return None
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 def digest(part: ImagePart) -> str:
@@ -62,7 +36,7 @@ class ImageDecoder:
 
     def __init__(self, limits: Limits, keep: int = 4) -> None:
         self.limits = limits
-        self._decoded: _Lru[tuple[str, int], DecodedImage] = _Lru(keep)
+        self._decoded: BoundedCache[tuple[str, int], DecodedImage] = BoundedCache(keep)
 
     def decode(self, part: ImagePart, index: int) -> DecodedImage:
         from proxy.images.decode import decode_image
@@ -88,7 +62,7 @@ class ImageDetectorStage(Detector):
         self.inner = inner
         self.name = inner.name
         self.decoder = decoder
-        self._seen: _Lru[str, tuple[Finding, ...]] = _Lru(remember)
+        self._seen: BoundedCache[str, tuple[Finding, ...]] = BoundedCache(remember)
 
     def detect(self, request: ImageRequest) -> Sequence[Finding]:
         findings: list[Finding] = []

@@ -1,58 +1,17 @@
-"""More recall for personal names than spaCy's small model gives alone.
+"""Person spans completed across a text, after the recognizers have found some.
 
-Two general signals, both cheap: a capitalised name right after a cue that introduces a
-person ("my name is", "Dear", "Mr.", "Name:"), and every further occurrence of a name
-token that was already found as a person elsewhere in the same text (a surname repeated
-alone, a first name used again).
+Two general signals, both cheap, applied to the person findings of one text: every further
+occurrence of a name token already found as a person elsewhere in it (a surname repeated
+alone, a first name used again: `propagate_names`), and the rest of a name cut short or the
+other members of a list one of whose members is a person (`widen_names`). The cue-based
+name recognizer is proxy.detectors.recognizers.names.
 """
 
 from __future__ import annotations
 
 import heapq
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from proxy.detectors.patterns import pattern_recognizer
-
-ENTITY = "PERSON"
-
-_NAME = r"\p{Lu}[\p{Ll}'’-]+(?:[ \t]+\p{Lu}[\p{Ll}'’-]+){0,2}"
-# The cue is matched by a look-behind (the `regex` module allows any length), so the
-# finding covers the name alone and redaction keeps the sentence readable. Each pattern
-# first looks ahead for the capital its name starts with: the engine evaluates a look-behind
-# at every position it tries, and one that reads back over a run of blanks from every blank
-# in it costs the square of the run. Blanks inside a look-behind are written so that only
-# one split of a run can match ("[ \t]*(?:\n[ \t]*)?", not "[ \t]*\n?[ \t]*").
-_STRONG_CUES = (
-    r"my name is|my name's|name is|i am called|call me|named|name:|full name:|dear|"
-    r"mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|prof\.?|sincerely,?|regards,?|signed,?|"
-    r"attn:?|from:|to:|cc:|directed by:?|written by:?|starring:?|patient:?|employee:?|"
-    r"customer:?|contact:?"
-)
-_WEAK_CUES = r"hi|hello|hey|thanks|thank you|bye|love|yours|with"
-
-# A line holding only two or three capitalised words (a signature, a letterhead, an address
-# block's first line) is often a name: weak evidence, for policies that redact broadly.
-_NAME_LINE = (
-    r"(?<=^[ \t]*(?:>[ \t]*)?)\p{Lu}[\p{Ll}'’-]+(?:[ \t]+(?:\p{Lu}\.|\p{Lu}[\p{Ll}'’-]+)){1,2}"
-    r"(?=[ \t]*$)"
-)
-
-PATTERNS: tuple[tuple[str, str, float], ...] = (
-    ("cue_strong", rf"(?=\p{{Lu}})(?<=(?i:\b(?:{_STRONG_CUES}))[ \t]*(?:\n[ \t]*)?){_NAME}", 0.7),
-    (
-        "cue_weak",
-        rf"(?=\p{{Lu}})(?<=(?i:\b(?:{_WEAK_CUES}))[ \t,]+){_NAME}(?=[ \t]*[,!.:\n])",
-        0.5,
-    ),
-    ("name_line", rf"(?=\p{{Lu}}){_NAME_LINE}", 0.35),
-)
-
-
-def person_cue_recognizer(language: str) -> Any:
-    return pattern_recognizer(ENTITY, "PersonCueRecognizer", language, PATTERNS, (), re.MULTILINE)
 
 
 def propagate_names(

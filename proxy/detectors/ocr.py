@@ -18,9 +18,9 @@ import numpy as np
 
 from proxy.detectors.image_base import ImageDetector, placed
 from proxy.detectors.ocr_tiles import reading_plan
+from proxy.detectors.quiet import silence_content_loggers
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
-from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -51,15 +51,16 @@ REQUIRES: dict[str, Any] = {
     "UsSsnRecognizer": _DIGIT,
     "EmailRecognizer": _AT_SIGN,
     "IpRecognizer": _DIGIT_OR_COLON,  # IPv4 needs digits, every IPv6 form a colon
-    # Ours (proxy.detectors.address, .cards, .numbers, .spelled).
+    # Ours (proxy.detectors.recognizers: .address, .cards, .iban, .phone, .spelled, .names,
+    # .people), by class name.
     "StreetAddressRecognizer": _DIGIT,  # a house number or box number in every pattern
     "LuhnCardRecognizer": _DIGIT,
-    "SeparatedCardRecognizer": _DIGIT,  # proxy.detectors.cards: groups of digits
+    "SeparatedCardRecognizer": _DIGIT,  # groups of digits
     "SeparatedIbanRecognizer": _DIGIT,
     "ContextPhoneRecognizer": _DIGIT,
     "SpelledEmailRecognizer": _SPELLED_AT,
-    "PersonCueRecognizer": _UPPER,  # proxy.detectors.names
-    "PersonRoleRecognizer": _UPPER,  # proxy.detectors.people
+    "PersonCueRecognizer": _UPPER,
+    "PersonRoleRecognizer": _UPPER,
 }
 _NER = "SpacyRecognizer"  # finds nothing on the tokenizer-only pipeline (no entities)
 _NEVER = re.compile(r"(?!)")

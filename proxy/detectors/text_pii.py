@@ -2,7 +2,7 @@
 
 The spaCy model is named explicitly and loaded from an installed package or a folder, so
 Presidio never tries to download anything. Presidio's own loggers are silenced (see
-proxy.quiet): some of its recognizers log the text they looked at.
+proxy.detectors.quiet): some of its recognizers log the text they looked at.
 """
 
 from __future__ import annotations
@@ -11,38 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from proxy.detectors.address import street_address_recognizer
 from proxy.detectors.base import Detector
-from proxy.detectors.cards import separated_card_recognizer
 from proxy.detectors.disguise import disguise_view
-from proxy.detectors.names import person_cue_recognizer, propagate_names, widen_names
+from proxy.detectors.names import propagate_names, widen_names
 from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
-from proxy.detectors.numbers import card_recognizer, iban_recognizer, phone_recognizer
-from proxy.detectors.patterns import custom_recognizer
-from proxy.detectors.people import person_role_recognizer
+from proxy.detectors.normalize import NormalizedText, has_override, normalize
 from proxy.detectors.prefilter import Prefilter
-from proxy.detectors.spelled import spelled_email_recognizer
+from proxy.detectors.quiet import silence_content_loggers
 from proxy.detectors.views import across_fields, decoded_view
 from proxy.model import Finding, ImageRequest, Source
-from proxy.normalize import NormalizedText, has_override, normalize
 from proxy.policy import CustomRecognizer
-from proxy.quiet import silence_content_loggers
 
 if TYPE_CHECKING:
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-
-
-# Our recognizers beside Presidio's predefined ones: an explicit tuple, in this order.
-EXTRA_RECOGNIZERS = (
-    street_address_recognizer,
-    person_cue_recognizer,
-    person_role_recognizer,
-    card_recognizer,
-    separated_card_recognizer,
-    iban_recognizer,
-    phone_recognizer,
-    spelled_email_recognizer,
-)
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 
 
 _NER = "SpacyRecognizer"  # Presidio's name for findings of spaCy's named-entity recognizer
@@ -186,6 +167,7 @@ def build_text_analyzer(
     from presidio_analyzer import AnalyzerEngine
 
     from proxy.detectors.context import LinearContextEnhancer
+    from proxy.detectors.recognizers import custom_recognizer
 
     light = light_nlp(language)
     registry = _remembering_registry(language)
@@ -193,8 +175,8 @@ def build_text_analyzer(
     _replace_superlinear(registry, language)
     # Judged on Presidio's own set: ours and the policy's add recall, not a replacement for NER.
     ner_only = _ner_only(registry)
-    for make in EXTRA_RECOGNIZERS:
-        registry.add_recognizer(make(language))
+    for recognizer in extra_recognizers(language):
+        registry.add_recognizer(recognizer)
     for index, spec in enumerate(custom):
         registry.add_recognizer(custom_recognizer(spec, language, index))
     nlp = full_nlp(spacy_model, language) if entities is None or entities & ner_only else light
@@ -210,6 +192,23 @@ def build_text_analyzer(
     )
     registry.frozen = True  # complete: AnalyzerEngine may have added its NLP recognizer
     return TextAnalyzer(engine, nlp, wanted, light=nlp is light)
+
+
+def extra_recognizers(language: str) -> list[EntityRecognizer]:
+    """Our recognizers beside Presidio's predefined ones, in the order they join the registry
+    (the order of findings). Imports Presidio: call after silence_content_loggers()."""
+    from proxy.detectors import recognizers as ours
+
+    return [
+        ours.StreetAddressRecognizer(supported_language=language),
+        ours.PersonCueRecognizer(supported_language=language),
+        ours.PersonRoleRecognizer(supported_language=language),
+        ours.LuhnCardRecognizer(supported_language=language),
+        ours.SeparatedCardRecognizer(supported_language=language),
+        ours.SeparatedIbanRecognizer(supported_language=language),
+        ours.ContextPhoneRecognizer(supported_language=language),
+        ours.SpelledEmailRecognizer(supported_language=language),
+    ]
 
 
 def _replace_superlinear(registry: Any, language: str) -> None:
@@ -236,7 +235,7 @@ def _remembering_registry(language: str) -> Any:
     """A RecognizerRegistry that, once `frozen`, remembers which recognizers serve which
     entities. Presidio asks on every analysis (a scan of every recognizer per entity, ~30 µs),
     and nothing changes the registry after build_text_analyzer."""
-    from presidio_analyzer import EntityRecognizer, RecognizerRegistry
+    from presidio_analyzer import RecognizerRegistry
 
     class RememberingRegistry(RecognizerRegistry):
         frozen = False

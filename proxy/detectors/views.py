@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from proxy.normalize import NormalizedText
+from proxy.detectors.normalize import NormalizedText
 
 # Shorter runs decode to fewer than 9 bytes: too short to hold a value worth hiding, and
 # ordinary words of that length would be tried for nothing.

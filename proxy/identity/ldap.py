@@ -26,22 +26,12 @@ from ldap3.core.exceptions import (
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from proxy.errors import InspectionFailed
-from proxy.identity.remember import Remembered
+from proxy.cache import BoundedCache
+from proxy.errors import IdentityLookupFailed
 
 MAX_CACHED_USERS = 10_000
 # RFC 4514: a backslash escapes one special character or stands before two hex digits.
 _DN_ESCAPE = re.compile(r"\\([0-9A-Fa-f]{2}|.)", re.DOTALL)
-
-
-class IdentityLookupFailed(InspectionFailed):
-    """The directory could not say who the user is, so which policy applies is unknown: the
-    request is refused, never guessed and never forwarded, whatever `on_error` says."""
-
-    status = 503
-    code = "pixelgate_identity_lookup_failed"
-    kind = "server_error"
-    forwardable = False
 
 
 @dataclass(frozen=True)
@@ -79,7 +69,7 @@ class LdapGroups:
     def __init__(self, settings: LdapSettings) -> None:
         self._settings = settings
         self.directory = Directory(settings)
-        self._cache: Remembered[str, frozenset[str]] = Remembered(MAX_CACHED_USERS)
+        self._cache: BoundedCache[str, frozenset[str]] = BoundedCache(MAX_CACHED_USERS)
 
     def groups_of(self, user: str) -> frozenset[str]:
         if not user:

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.errors import PolicyError
+from proxy.errors import IdentityLookupFailed, PolicyError
 from proxy.identity.fileformat import IdentitiesFile, Network
-from proxy.identity.ldap import IdentityLookupFailed, LdapGroups, LdapSettings
+from proxy.identity.ldap import LdapGroups, LdapSettings
 from proxy.identity.names import canonical
 from proxy.policy import bundled_policy_path, yamlfile
 
@@ -174,12 +174,6 @@ class Selector:
                     continue
             return Choice(entry.name, entry.policy)
         return Choice(DEFAULT_CHOICE, self.identities.default)
-
-
-def _within(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, networks: tuple[Network, ...]
-) -> bool:
-    return address is not None and any(address in network for network in networks)
 
 
 def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from proxy.errors import CannotRedact
 from proxy.images.metablocks import orientation, upright
 from proxy.images.model import DecodedImage
 from proxy.model import Finding, Source
-from proxy.redact import CannotRedact
 
 # A face box from a detector hugs the skin; hair, ears and chin identify too.
 _FACE_PAD = 0.15

@@ -5,7 +5,7 @@ fields they read: `multipart.text_of`). The provider receives all of them, so al
 read as text.
 
 They come back as text parts (role "other") whose refs no adapter writes back, so a redaction
-that would have to change them becomes a reroute or a block (see proxy/envelope.py). What
+that would have to change them becomes a reroute or a block (see proxy/engine/envelope.py). What
 cannot be read is refused: a preamble or epilogue with content (readers disagree on whether
 it is seen at all), a charset Python does not know, a parameter field that is not text.
 """

@@ -4,7 +4,8 @@
 a card number sent as `"user": 4539148803436467` or as a key is found like one in a prompt.
 
 They come back as three text parts (role "other") whose refs no adapter writes back, so a
-redaction that would have to change them becomes a reroute or a block (see proxy/envelope.py).
+redaction that would have to change them becomes a reroute or a block (see
+proxy/engine/envelope.py).
 
 A number is left out only when its key is a numeric parameter the image APIs document and
 its value lies in that parameter's range (a seed up to 2**32, a step count, a guidance scale):

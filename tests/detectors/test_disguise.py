@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.detectors.cards import card_spans
 from proxy.detectors.disguise import disguise_view
+from proxy.detectors.normalize import normalize
+from proxy.detectors.recognizers.cards import card_spans
 from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
-from proxy.normalize import normalize
 
 ENTITIES = frozenset({"EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"})
 CARD = "4539148803436467"  # Luhn-valid

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from proxy.detectors.numbers import iban_candidates
+from proxy.detectors.recognizers.iban import iban_candidates
 from proxy.detectors.spelled import spelled_out
 from proxy.detectors.text_pii import TextAnalyzer, TextPiiDetector, build_text_analyzer
 from proxy.model import ImageRequest, TextPart

@@ -16,13 +16,13 @@ from presidio_analyzer.predefined_recognizers import UrlRecognizer as PresidioUr
 from proxy.detectors.context import LinearContextEnhancer
 from proxy.detectors.disguise import disguise_view
 from proxy.detectors.names import propagate_names, widen_names
+from proxy.detectors.normalize import normalize
 from proxy.detectors.recognizers.email import EmailRecognizer
 from proxy.detectors.recognizers.phone import PhoneRecognizer
 from proxy.detectors.recognizers.url import UrlRecognizer
 from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
 from proxy.detectors.views import decoded_view
 from proxy.errors import RequestTooLarge
-from proxy.normalize import normalize
 
 KIB64 = 64 * 1024
 # Runs that make a backtracking engine retry from every position (see bench/worst_case.py).

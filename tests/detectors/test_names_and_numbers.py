@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from proxy.detectors.names import propagate_names
-from proxy.detectors.numbers import luhn_valid
+from proxy.detectors.recognizers.cards import luhn_valid
 from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer
 
 

@@ -1,5 +1,5 @@
-"""Names found by the role a sentence gives them (proxy.detectors.people) and person spans
-completed by what belongs with them (proxy.detectors.names.widen_names)."""
+"""Names found by the role a sentence gives them (proxy.detectors.recognizers.people) and
+person spans completed by what belongs with them (proxy.detectors.names.widen_names)."""
 
 from __future__ import annotations
 

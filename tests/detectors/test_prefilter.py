@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from proxy.detectors.prefilter import REQUIRES, Prefilter
-from proxy.detectors.text_pii import EXTRA_RECOGNIZERS, TextAnalyzer, build_text_analyzer
+from proxy.detectors.text_pii import TextAnalyzer, build_text_analyzer, extra_recognizers
 from proxy.policy import CustomRecognizer
 from proxy.policy.schema import Pattern
 
@@ -60,8 +60,8 @@ def recognizers() -> dict[str, Any]:
 
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"])
-    for make in EXTRA_RECOGNIZERS:
-        registry.add_recognizer(make("en"))
+    for recognizer in extra_recognizers("en"):
+        registry.add_recognizer(recognizer)
     for recognizer in registry.recognizers:
         recognizer.load()
     return {r.name: r for r in registry.recognizers}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from proxy.detectors.normalize import normalize
 from proxy.detectors.views import across_fields, decoded_view
-from proxy.normalize import normalize
 
 
 def test_plain_prompts_get_no_second_reading() -> None:

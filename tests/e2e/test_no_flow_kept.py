@@ -13,7 +13,7 @@ import pytest
 from helpers.e2e import Upstream, free_port, policy_text
 from mitmproxy import http
 
-from proxy.runner import build_master
+from proxy.mitm.runner import build_master
 
 pytestmark = pytest.mark.e2e
 

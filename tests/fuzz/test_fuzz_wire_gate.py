@@ -21,7 +21,7 @@ from helpers.gates import default_gate
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from proxy.gate import Gate, Verdict
+from proxy.engine.gate import Gate, Verdict
 from proxy.model import Action
 from proxy.providers import ADAPTERS, multipart
 from proxy.providers.base import WireRequest

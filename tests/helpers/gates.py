@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from proxy.audit import AuditWriter
 from proxy.detectors import build_detectors
-from proxy.gate import Gate
+from proxy.engine.audit import AuditWriter
+from proxy.engine.gate import Gate
 from proxy.policy import load_policy
 from proxy.providers import ADAPTERS
 

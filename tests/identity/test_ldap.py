@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from helpers.ldap_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, LdapServer, start_ldap
 
+from proxy.errors import IdentityLookupFailed
 from proxy.identity import ldap
-from proxy.identity.ldap import IdentityLookupFailed, LdapGroups, LdapSettings
+from proxy.identity.ldap import LdapGroups, LdapSettings
 
 USERS = {
     "alice": ("alice-password", ["Legal", "Design Team", "R&D, Nordics"]),

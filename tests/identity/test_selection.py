@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.errors import PolicyError
-from proxy.identity.ldap import IdentityLookupFailed
+from proxy.errors import IdentityLookupFailed, PolicyError
 from proxy.identity.selection import (
     Identity,
     Selector,

@@ -11,10 +11,10 @@ from PIL import Image, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 from skimage import data as skdata
 
+from proxy.errors import CannotRedact
 from proxy.images.model import DecodedImage
 from proxy.images.redact import redact_image
 from proxy.model import Finding, Source
-from proxy.redact import CannotRedact
 
 pillow_heif.register_heif_opener()
 

@@ -10,9 +10,9 @@ from PIL import Image, ImageDraw
 from proxy.detectors import build_detectors
 from proxy.detectors.ocr import OcrDetector
 from proxy.detectors.text_pii import build_text_analyzer
+from proxy.engine.pipeline import Pipeline
 from proxy.images.decode import decode_image
 from proxy.model import Action, ImagePart, ImageRequest, TextPart
-from proxy.pipeline import Pipeline
 from proxy.policy import load_policy_text
 
 POLICY = """version: 1

@@ -15,7 +15,8 @@ from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 
 from local_fallback import FallbackUnavailable, GenerationRequest, Generator, load_generator
-from local_fallback.queue import FallbackBusy, GenerationQueue
+from local_fallback.queue import GenerationQueue
+from proxy.errors import FallbackBusy
 
 NATIVE = 64
 SIZES = [(64, 64), (96, 64), (48, 80), (64, 64), (32, 32), (64, 64), (96, 64), (64, 64)]

@@ -18,8 +18,9 @@ from helpers.tiny_sd import tiny_pipeline_dir
 from PIL import Image
 
 from local_fallback import FallbackUnavailable, GenerationRequest, Generator, load_generator
-from local_fallback.remote import RemoteBusy, RemoteGenerator, load_remote
+from local_fallback.remote import RemoteGenerator, load_remote
 from local_fallback.server import ImageServer, make_server, serve
+from proxy.errors import FallbackBusy
 
 TOKEN = "s3cret-token"
 # The house number cannot be part of a port (above 65535) or a clock time in a log line.
@@ -309,14 +310,6 @@ def test_wrong_image_count_is_unavailable() -> None:
 # -- busy and unavailable generators behind the service --------------------------------------
 
 
-class FallbackBusy(Exception):
-    """Stands in for local_fallback.queue.FallbackBusy: matched by name and `retry_after`."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("the fallback queue is full")
-        self.retry_after = retry_after
-
-
 class StandIn:
     model = "stand-in"
     device = "cpu"
@@ -350,7 +343,7 @@ def test_busy_service_is_remote_busy(stand_in: tuple[StandIn, str]) -> None:
     _, base = stand_in
     with load_remote(base) as remote:
         assert remote.device == "remote:cpu"
-        with pytest.raises(RemoteBusy) as caught:
+        with pytest.raises(FallbackBusy) as caught:
             remote.generate(GenerationRequest("x"))
     assert caught.value.retry_after == 3
     assert isinstance(caught.value, FallbackUnavailable)
@@ -366,7 +359,7 @@ def test_unavailable_generator_is_503_and_remote_unavailable(
     with load_remote(base) as remote:
         with pytest.raises(FallbackUnavailable, match="HTTP 503") as caught:
             remote.generate(GenerationRequest("x"))
-    assert not isinstance(caught.value, RemoteBusy)
+    assert not isinstance(caught.value, FallbackBusy)
 
 
 def test_unexpected_error_is_a_content_free_500(stand_in: tuple[StandIn, str]) -> None:

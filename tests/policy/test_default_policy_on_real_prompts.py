@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from proxy.detectors import build_detectors
+from proxy.engine.pipeline import Pipeline
 from proxy.model import Action, ImageRequest, TextPart
-from proxy.pipeline import Pipeline
 from proxy.policy import bundled_policy_path, load_policy
 
 PARTI = Path(__file__).resolve().parents[3] / "shared" / "data" / "parti_prompts_dev.tsv"

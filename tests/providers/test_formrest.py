@@ -11,8 +11,8 @@ from helpers.gates import default_gate
 from helpers.images import encode
 from PIL import Image
 
+from proxy.engine.gate import Gate
 from proxy.errors import MalformedRequest
-from proxy.gate import Gate
 from proxy.model import Action
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest

@@ -14,8 +14,8 @@ from helpers.e2e import PNG_1x1
 from helpers.fuzz_wire import FIXTURES
 from helpers.gates import default_gate
 
+from proxy.engine.gate import Gate
 from proxy.errors import MalformedRequest
-from proxy.gate import Gate
 from proxy.model import Action, ImageRequest
 from proxy.providers import ADAPTERS
 from proxy.providers.base import WireRequest

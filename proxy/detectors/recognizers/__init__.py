@@ -1,51 +1,48 @@
-"""Our replacements for Presidio recognizers whose patterns cost more than linear time.
+"""PixelGate's Presidio recognizers: module-level classes in Presidio's own style.
 
-Python's regex engines hold the GIL while they match, so a pattern that backtracks
-quadratically on a crafted prompt stalls every thread, the proxy's event loop included.
-Each class here keeps its Presidio original's name, entity, patterns, context and
-validation, so findings, scores and the prefilter's gates are unchanged, and finds the same
-spans, but never lets the engine retry a long run of characters from every position in it.
+Each class holds its patterns and context words as class attributes (`PATTERNS`,
+`CONTEXT`) or its entities (`ENTITIES`), and takes `supported_language` first, as
+Presidio's predefined recognizers do; its name is its class name, which the prefilter's
+gates (proxy.detectors.prefilter) depend on. One module per entity family: street
+addresses, cards, IBANs, phone numbers, people's names, spelled-out emails; `custom`
+builds a policy's own recognizers from its YAML.
+
+Some replace Presidio recognizers whose patterns cost more than linear time (email, url,
+and phone, whose matcher is bounded instead). Python's regex engines hold the GIL while
+they match, so a pattern that backtracks quadratically on a crafted prompt stalls every
+thread, the proxy's event loop included. Each of those keeps its Presidio original's
+name, entity, patterns, context and validation, so findings, scores and the prefilter's
+gates are unchanged, and finds the same spans, but never lets the engine retry a long run
+of characters from every position in it.
+
+Importing this package imports Presidio: only the text analyzer's builder does
+(proxy.detectors.text_pii), when detectors are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from proxy.detectors.recognizers.address import StreetAddressRecognizer
+from proxy.detectors.recognizers.cards import LuhnCardRecognizer, SeparatedCardRecognizer
+from proxy.detectors.recognizers.custom import custom_recognizer
+from proxy.detectors.recognizers.email import EmailRecognizer
+from proxy.detectors.recognizers.iban import SeparatedIbanRecognizer
+from proxy.detectors.recognizers.names import PersonCueRecognizer
+from proxy.detectors.recognizers.people import PersonRoleRecognizer
+from proxy.detectors.recognizers.phone import ContextPhoneRecognizer, PhoneRecognizer
+from proxy.detectors.recognizers.spelled import SpelledEmailRecognizer
+from proxy.detectors.recognizers.url import UrlRecognizer
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-
-
-def pattern_results(
-    recognizer: Any, text: str, spans: Iterable[tuple[int, int]], pattern: Any
-) -> list[Any]:
-    """RecognizerResults for `spans` found by `pattern`, scored, validated and explained as
-    Presidio's PatternRecognizer does for the matches of its own regex."""
-    flags = recognizer.global_regex_flags
-    results = []
-    for start, end in spans:
-        if start == end:
-            continue
-        matched = text[start:end]
-        validation = recognizer.validate_result(matched)
-        explanation = recognizer.build_regex_explanation(
-            recognizer.name, pattern.name, pattern.regex, pattern.score, validation, flags
-        )
-        result = RecognizerResult(
-            entity_type=recognizer.supported_entities[0],
-            start=start,
-            end=end,
-            score=pattern.score,
-            analysis_explanation=explanation,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
-            },
-        )
-        if validation is not None:
-            result.score = EntityRecognizer.MAX_SCORE if validation else EntityRecognizer.MIN_SCORE
-        if recognizer.invalidate_result(matched):
-            result.score = EntityRecognizer.MIN_SCORE
-        if result.score > EntityRecognizer.MIN_SCORE:
-            results.append(result)
-        explanation.score = result.score
-    return results
+__all__ = [
+    "ContextPhoneRecognizer",
+    "EmailRecognizer",
+    "LuhnCardRecognizer",
+    "PersonCueRecognizer",
+    "PersonRoleRecognizer",
+    "PhoneRecognizer",
+    "SeparatedCardRecognizer",
+    "SeparatedIbanRecognizer",
+    "SpelledEmailRecognizer",
+    "StreetAddressRecognizer",
+    "UrlRecognizer",
+    "custom_recognizer",
+]

@@ -10,13 +10,16 @@ after the "@". Matches are the same spans, in the same order, as `finditer` give
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import regex  # type: ignore[import-untyped]  # Presidio's engine: same \w and \b
-from presidio_analyzer import EntityRecognizer, Pattern
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.predefined_recognizers import EmailRecognizer as PresidioEmail
 
-from proxy.detectors.recognizers import pattern_results
+from proxy.detectors.recognizers.results import pattern_results
+
+if TYPE_CHECKING:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _SPECIALS = r"!#$%&'*+\-/=?^_`{|}~"
 _RUN_BACKWARDS = regex.compile(rf"(?r)[{_SPECIALS}.\w]+")
@@ -33,8 +36,12 @@ class EmailRecognizer(PresidioEmail):
     patterns: list[Pattern]  # set by PatternRecognizer; declared for mypy
 
     def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
-    ) -> list[Any]:
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
         return EntityRecognizer.remove_duplicates(
             pattern_results(self, text, email_spans(text), self.patterns[0])
         )

@@ -13,13 +13,16 @@ quote are cheap where they cannot match and run as they are.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex  # type: ignore[import-untyped]  # Presidio's engine: same case folding
-from presidio_analyzer import EntityRecognizer, Pattern
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.predefined_recognizers import UrlRecognizer as PresidioUrl
 
-from proxy.detectors.recognizers import pattern_results
+from proxy.detectors.recognizers.results import pattern_results
+
+if TYPE_CHECKING:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _SCHEMALESS = "Non schema URL"
 _HOST_LIMIT = 253  # [a-z0-9.\-]{1,253} in Presidio's pattern
@@ -36,8 +39,12 @@ class UrlRecognizer(PresidioUrl):
     patterns: list[Pattern]  # set by PatternRecognizer; declared for mypy
 
     def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
-    ) -> list[Any]:
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
         results = []
         for pattern in self.patterns:
             compiled = regex.compile(pattern.regex, self.global_regex_flags)  # cached

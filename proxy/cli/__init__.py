@@ -1,0 +1,1 @@
+"""The `pixelgate` command (`main`), one module per command beside it."""
