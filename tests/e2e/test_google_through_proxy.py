@@ -318,7 +318,7 @@ def test_a_face_in_a_vertex_imagen_edit_is_redacted(proxy: Proxy, upstream: Upst
 def test_no_planted_value_in_any_file_or_output(proxy: Proxy) -> None:
     # Runs last in this module: everything above has gone through this proxy.
     files: list[Path] = proxy.written_files()
-    assert proxy.engine.audit in files
+    assert proxy.audit in files
     assert {e["provider"] for e in proxy.events()} == {"google"}
     for path in files:
         data = path.read_bytes()

@@ -307,6 +307,6 @@ def test_a_transfer_coding_other_than_chunked_is_refused(proxy: Proxy, upstream:
 def test_no_file_the_proxy_wrote_holds_a_planted_value(proxy: Proxy) -> None:
     # Last in the module: after every hostile body above, in logs (debug level) and audit.
     files = proxy.written_files()
-    assert proxy.engine.audit in files
+    assert proxy.audit in files
     for path in files:
         assert EMAIL.encode() not in path.read_bytes(), path.name

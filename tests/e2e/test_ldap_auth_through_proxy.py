@@ -91,7 +91,7 @@ def test_no_password_reaches_the_logs_or_the_audit(proxy: Proxy, upstream: Upstr
     written = {
         "stdout": proxy.stdout.read_text(errors="replace"),
         "stderr": proxy.stderr.read_text(errors="replace"),
-        "audit": proxy.engine.audit.read_text(errors="replace"),
+        "audit": proxy.audit.read_text(errors="replace"),
     }
     secrets = [PASSWORD, WRONG, SERVICE_PASSWORD]
     secrets += [base64.b64encode(f"alice:{p}".encode()).decode() for p in (PASSWORD, WRONG)]

@@ -143,7 +143,7 @@ def test_a_mixed_workload_leaves_no_planted_value_anywhere(
     assert {e["provider"] for e in events} == set(PROVIDERS)
     stop_proxy(proxy)  # flush and close everything it writes
     files = [p for p in proxy.written_files() if p.name != "policy.yaml"]
-    assert proxy.engine.audit in files and proxy.stdout in files and proxy.ca in files
+    assert proxy.audit in files and proxy.stdout in files and proxy.ca in files
     hits = [
         f"{name} in {path.relative_to(proxy.workdir)}"
         for path in files

@@ -232,7 +232,7 @@ def test_every_inspected_request_has_one_content_free_audit_event(proxy: Proxy) 
 def test_no_planted_value_in_any_file_or_output(proxy: Proxy) -> None:
     # Runs last in this module: everything above has gone through this proxy.
     files = proxy.written_files()
-    assert proxy.stdout in files and proxy.engine.audit in files
+    assert proxy.stdout in files and proxy.audit in files
     for path in files:
         data = path.read_bytes()
         for value in PLANTED:

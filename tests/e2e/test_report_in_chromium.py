@@ -47,7 +47,7 @@ def audit_file(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> 
                     pass  # blocked: 403 in OpenAI's format
     finally:
         stop_proxy(proxy)
-    yield proxy.engine.audit
+    yield proxy.audit
 
 
 @pytest.fixture(scope="module")
