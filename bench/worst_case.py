@@ -59,6 +59,10 @@ INPUTS: dict[str, tuple[str, str, str]] = {
     "www_run": ("a", "www.", ""),
     "scheme_dotted": ("a.", "http://", ""),
     "base64_runs": ("aGVsbG8gd29ybGQh ", "", ""),
+    # Dates of birth and artists' lists (proxy.detectors.recognizers.birth, .public_names).
+    "birth_cues": ("born ", "", "1.1.1990"),
+    "birth_date_parts": ("born 1/", "", ""),
+    "artist_lists": ("art by ab, ", "", "Greg Rutkowski"),
     # Disguises (proxy.detectors.disguise, .recognizers.cards, .recognizers.address_intl).
     "digit_groups_underscored": ("4539_", "", ""),
     "digit_groups_piped": ("12 | ", "", ""),

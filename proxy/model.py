@@ -100,6 +100,9 @@ class Finding:
     end: int | None = None
     box: tuple[int, int, int, int] | None = None
     recognizer: str = ""
+    # A name of a well-known public figure or artist (proxy.detectors.public_names): a rule
+    # acts on it only when it says `public_figures: true`.
+    public: bool = False
 
 
 @dataclass(frozen=True)

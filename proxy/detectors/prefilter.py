@@ -54,6 +54,7 @@ REQUIRES: dict[str, Any] = {
     # Ours (proxy.detectors.recognizers: .address, .cards, .iban, .phone, .spelled, .names,
     # .people), by class name.
     "StreetAddressRecognizer": _DIGIT,  # a house number or box number in every pattern
+    "DateOfBirthRecognizer": _DIGIT,  # every date holds its year in digits
     "LuhnCardRecognizer": _DIGIT,
     "SeparatedCardRecognizer": _DIGIT,  # groups of digits
     "SeparatedIbanRecognizer": _DIGIT,

@@ -8,11 +8,12 @@ proxy.detectors.quiet): some of its recognizers log the text they looked at.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from proxy.detectors.base import Detector
 from proxy.detectors.disguise import disguise_view
+from proxy.detectors.name_weight import warm_name_lists, weigh
 from proxy.detectors.names import propagate_names, widen_names
 from proxy.detectors.nlp import Nlp, full_nlp, import_nlp_libraries, light_nlp, require_model
 from proxy.detectors.normalize import NormalizedText, has_override, normalize
@@ -208,6 +209,7 @@ def extra_recognizers(language: str) -> list[EntityRecognizer]:
         ours.SeparatedIbanRecognizer(supported_language=language),
         ours.ContextPhoneRecognizer(supported_language=language),
         ours.SpelledEmailRecognizer(supported_language=language),
+        ours.DateOfBirthRecognizer(supported_language=language),
     ]
 
 
@@ -269,6 +271,7 @@ class TextPiiDetector(Detector):
     def __init__(self, analyzer: TextAnalyzer) -> None:
         self.analyzer = analyzer
         self.cheap = analyzer.light
+        warm_name_lists()  # read once here, not by the first request that finds a name
 
     def detect(self, request: ImageRequest) -> list[Finding]:
         texts = [part.text for part in request.prompts]
@@ -281,15 +284,10 @@ class TextPiiDetector(Detector):
             pieces += across_fields(
                 texts, lambda text: [(h.start, h.end, h) for h in self.analyzer.find(text)]
             )
-        return [
-            Finding(
-                entity=hit.entity,
-                source=Source.PROMPT,
-                score=hit.score,
-                part=index,
-                start=start,
-                end=end,
-                recognizer=hit.recognizer,
-            )
-            for index, start, end, hit in pieces
-        ]
+        findings = []
+        for index, start, end, hit in pieces:
+            # Public figures, and words that are hardly names, weigh differently.
+            score, public = weigh(texts, index, start, end, hit.score, hit.entity)
+            found = Finding(hit.entity, Source.PROMPT, score, index, start, end)
+            findings.append(replace(found, recognizer=hit.recognizer, public=public))
+        return findings

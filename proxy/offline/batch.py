@@ -16,7 +16,8 @@ keys may be added, never renamed or removed):
     action    allow | redact | block | reroute, or null when the line could not be scanned
     rule      the rule that decided, or null
     reasons   the decision's reasons (names of entities and rules, never content)
-    findings  [{entity, source, start, end | image, box, score}]
+    findings  [{entity, source, start, end | image, box, score, public}], `public: true`
+              only on a name of a well-known public figure or artist
     error     null, or why the line could not be scanned (never its content)
 
 The detectors are built once; a line costs what one request costs in the proxy.
@@ -46,8 +47,9 @@ def finding_json(finding: Finding) -> dict[str, object]:
         if finding.source is Source.PROMPT
         else {"image": finding.part, "box": list(finding.box) if finding.box else None}
     )
+    public = {"public": True} if finding.public else {}
     return {"entity": finding.entity, "source": finding.source.value, **where,
-            "score": round(finding.score, 3)}  # fmt: skip
+            "score": round(finding.score, 3), **public}  # fmt: skip
 
 
 def request_of(line: str, folder: Path) -> tuple[Any, ImageRequest]:

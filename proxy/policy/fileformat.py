@@ -129,6 +129,8 @@ class RuleFile(_File):
     action: Action = Field(strict=False)
     min_score: Score = 0.0
     sources: Annotated[list[Annotated[Source, Strict(False)]], Field(min_length=1)] | None = None
+    # Names of well-known public figures and artists count for this rule too.
+    public_figures: bool = False
 
 
 class ProviderFile(_File):

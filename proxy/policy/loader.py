@@ -111,6 +111,7 @@ def _to_policy(spec: PolicyFile, source: str) -> Policy:
                 r.action,
                 r.min_score,
                 frozenset(r.sources) if r.sources is not None else frozenset(Source),
+                r.public_figures,
             )
             for r in spec.rules
         ),

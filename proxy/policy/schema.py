@@ -56,12 +56,14 @@ class Rule:
     action: Action
     min_score: float = 0.0
     sources: frozenset[Source] = frozenset(Source)
+    public_figures: bool = False  # also names of well-known public figures and artists
 
     def matches(self, finding: Finding) -> bool:
         return (
             (ANY_ENTITY in self.entities or finding.entity in self.entities)
             and finding.score >= self.min_score
             and finding.source in self.sources
+            and (self.public_figures or not finding.public)
         )
 
 

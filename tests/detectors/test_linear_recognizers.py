@@ -45,6 +45,11 @@ CRAFTED = {
     "han_words": ("\u6771\u4eac\u90fd\u5343\u4ee3\u7530\u533a", "", "1"),
     "cyrillic_street_words": ("\u0443\u043b. \u0422\u0432\u0435\u0440 ", "", "1"),
     "arabic_street_words": ("\u0634\u0627\u0631\u0639 \u0627\u0644 ", "", "1"),
+    # proxy.detectors.recognizers.birth, proxy.detectors.public_names
+    "birth_cues": ("born ", "", "1.1.1990"),
+    "birth_date_parts": ("born 1/", "", ""),
+    "birth_month_days": ("born March 1 ", "", ""),
+    "artist_lists": ("art by ab, ", "", "Greg Rutkowski"),
 }
 
 

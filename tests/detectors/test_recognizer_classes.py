@@ -33,7 +33,7 @@ def test_the_registry_gets_one_of_each_of_ours_in_a_fixed_order() -> None:
     assert names == [
         "StreetAddressRecognizer", "PersonCueRecognizer", "PersonRoleRecognizer",
         "LuhnCardRecognizer", "SeparatedCardRecognizer", "SeparatedIbanRecognizer",
-        "ContextPhoneRecognizer", "SpelledEmailRecognizer",
+        "ContextPhoneRecognizer", "SpelledEmailRecognizer", "DateOfBirthRecognizer",
     ]  # fmt: skip
     assert set(names) <= set(REQUIRES)  # every one of ours is gated
 

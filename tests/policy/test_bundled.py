@@ -101,7 +101,10 @@ def test_default_policy_redacts_only_the_contact_details() -> None:
     ("findings", "action"),
     [
         pytest.param([finding("PERSON", 0.85)], Action.REDACT, id="person"),
-        pytest.param([finding("LOCATION", 0.85)], Action.REDACT, id="location"),
+        # A place alone singles no one out; a street address does (contact-details).
+        pytest.param([finding("LOCATION", 0.85)], Action.ALLOW, id="location"),
+        pytest.param([finding("STREET_ADDRESS", 0.85)], Action.REDACT, id="street-address"),
+        pytest.param([finding("DATE_OF_BIRTH", 0.85)], Action.REDACT, id="date-of-birth"),
         pytest.param([finding("DATE_TIME", 0.85)], Action.ALLOW, id="date"),
         # Presidio's 0.3 for any short letter-digit token ("F1") is no licence; context is.
         pytest.param([finding("US_DRIVER_LICENSE", 0.3)], Action.ALLOW, id="licence-no-context"),

@@ -4,7 +4,7 @@ Each class holds its patterns and context words as class attributes (`PATTERNS`,
 `CONTEXT`) or its entities (`ENTITIES`), and takes `supported_language` first, as
 Presidio's predefined recognizers do; its name is its class name, which the prefilter's
 gates (proxy.detectors.prefilter) depend on. One module per entity family: street
-addresses, cards, IBANs, phone numbers, people's names, spelled-out emails; `custom`
+addresses, cards, IBANs, phone numbers, people's names, dates of birth, spelled-out emails; `custom`
 builds a policy's own recognizers from its YAML.
 
 Some replace Presidio recognizers whose patterns cost more than linear time (email, url,
@@ -22,6 +22,7 @@ Importing this package imports Presidio: only the text analyzer's builder does
 from __future__ import annotations
 
 from proxy.detectors.recognizers.address import StreetAddressRecognizer
+from proxy.detectors.recognizers.birth import DateOfBirthRecognizer
 from proxy.detectors.recognizers.cards import LuhnCardRecognizer, SeparatedCardRecognizer
 from proxy.detectors.recognizers.custom import custom_recognizer
 from proxy.detectors.recognizers.email import EmailRecognizer
@@ -34,6 +35,7 @@ from proxy.detectors.recognizers.url import UrlRecognizer
 
 __all__ = [
     "ContextPhoneRecognizer",
+    "DateOfBirthRecognizer",
     "EmailRecognizer",
     "LuhnCardRecognizer",
     "PersonCueRecognizer",
