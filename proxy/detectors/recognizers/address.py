@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
 from proxy.detectors.recognizers.address_intl import PATTERNS as OTHER_SCRIPTS
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 
 _SUFFIX = (
     r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Square|Sq|"
@@ -61,8 +62,11 @@ _TOWN_PART = (
 )
 
 
-class StreetAddressRecognizer(PatternRecognizer):
+class StreetAddressRecognizer(ClassPatternRecognizer):
     """A street address: the Latin-script shapes first, then those of other scripts."""
+
+    ENTITY = "STREET_ADDRESS"
+    FLAGS = re.DOTALL | re.MULTILINE
 
     # No IGNORECASE (Presidio's default): capitalisation is part of the evidence.
     PATTERNS = [
@@ -104,18 +108,3 @@ class StreetAddressRecognizer(PatternRecognizer):
         "address", "street", "live", "lives", "living", "deliver", "ship", "mail", "post",
         "home", "located", "office",
     ]  # fmt: skip
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "STREET_ADDRESS",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-            global_regex_flags=re.DOTALL | re.MULTILINE,
-        )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
+
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 
 _CUES = (
     r"born|birth|birthday|birthdate|birth date|date of birth|d\.?o\.?b\.?|b\.|"
@@ -29,27 +31,15 @@ _MONTH_DAY = rf"(?:{_MONTHS})\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{2,4}}
 _BEHIND = rf"(?<=(?i:\b(?:{_CUES}))[^\d\n]{{0,{_GAP}}})"
 
 
-class DateOfBirthRecognizer(PatternRecognizer):
+class DateOfBirthRecognizer(ClassPatternRecognizer):
     """A date a few characters after a birth cue."""
+
+    ENTITY = "DATE_OF_BIRTH"
+    FLAGS = re.MULTILINE
 
     PATTERNS = [
         Pattern("dob_numeric", rf"(?=\d){_BEHIND}(?:{_NUMERIC})\b", 0.85),
         Pattern("dob_day_month", rf"(?=\d){_BEHIND}(?i:{_DAY_MONTH})\b", 0.85),
         Pattern("dob_month_day", rf"(?=\p{{L}}){_BEHIND}(?i:{_MONTH_DAY})\b", 0.85),
     ]
-    CONTEXT: list[str] = []  # the cue is part of every pattern: no context boost
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "DATE_OF_BIRTH",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-            global_regex_flags=re.MULTILINE,
-        )
+    # No CONTEXT words: the cue is part of every pattern, so no context boost.

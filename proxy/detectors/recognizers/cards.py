@@ -21,7 +21,9 @@ import re
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
-from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
+
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -43,25 +45,13 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-class LuhnCardRecognizer(PatternRecognizer):
+class LuhnCardRecognizer(ClassPatternRecognizer):
     """A 13–19 digit number, bare or grouped, that passes the Luhn check."""
+
+    ENTITY = "CREDIT_CARD"
 
     PATTERNS = [Pattern("luhn_13_19", CARD, 0.6), Pattern("luhn_grouped", CARD_GROUPED, 0.6)]
     CONTEXT = ["card", "credit", "debit", "visa", "mastercard", "amex", "cc"]
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "CREDIT_CARD",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # None keeps the pattern's score; True would make it 1.0 (Presidio's convention).

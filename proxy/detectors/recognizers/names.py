@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
+
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 
 _NAME = r"\p{Lu}[\p{Ll}'’-]+(?:[ \t]+\p{Lu}[\p{Ll}'’-]+){0,2}"
 # Each pattern first looks ahead for the capital its name starts with: the engine evaluates
@@ -34,8 +36,11 @@ _NAME_LINE = (
 )
 
 
-class PersonCueRecognizer(PatternRecognizer):
+class PersonCueRecognizer(ClassPatternRecognizer):
     """A name after a cue ("my name is", "Dear", "Mr.", "Name:"), or alone on a line."""
+
+    ENTITY = "PERSON"
+    FLAGS = re.MULTILINE  # Not Presidio's default (IGNORECASE): capitalisation is the evidence.
 
     PATTERNS = [
         Pattern(
@@ -50,20 +55,4 @@ class PersonCueRecognizer(PatternRecognizer):
         ),
         Pattern("name_line", rf"(?=\p{{Lu}}){_NAME_LINE}", 0.35),
     ]
-    CONTEXT: list[str] = []  # the cue is part of every pattern: no context boost
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "PERSON",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-            # Not Presidio's default (IGNORECASE): capitalisation is the evidence.
-            global_regex_flags=re.MULTILINE,
-        )
+    # No CONTEXT words: the cue is part of every pattern, so no context boost.

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
+
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 
 _WORD = r"\p{Lu}[\p{Ll}'’-]+"
 _NAME = rf"{_WORD}(?:[ \t]+{_WORD}){{0,2}}"
@@ -60,8 +62,11 @@ _LINE_START = rf"{_UPPER_NEXT}(?<=^[ \t]*(?:>[ \t]*)?)"
 _SENTENCE_START = rf"{_UPPER_NEXT}(?<=(?:^|[.!?][\"”’']?[ \t])[ \t]*)"
 
 
-class PersonRoleRecognizer(PatternRecognizer):
+class PersonRoleRecognizer(ClassPatternRecognizer):
     """A name in a role the sentence gives a person: speaker, addressee, kin, job title."""
+
+    ENTITY = "PERSON"
+    FLAGS = re.MULTILINE  # Not Presidio's default (IGNORECASE): capitalisation is the evidence.
 
     PATTERNS = [
         # A speaker label, then a quote or a sentence: the dialogue layout of scripts and chats.
@@ -105,20 +110,4 @@ class PersonRoleRecognizer(PatternRecognizer):
             0.5,
         ),
     ]
-    CONTEXT: list[str] = []  # the cue is part of every pattern: no context boost
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "PERSON",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-            # Not Presidio's default (IGNORECASE): capitalisation is the evidence.
-            global_regex_flags=re.MULTILINE,
-        )
+    # No CONTEXT words: the cue is part of every pattern, so no context boost.

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import Pattern, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer as PresidioPhone
 
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 from proxy.errors import RequestTooLarge
 
 MIN_DIGITS = 7  # the shortest number any of the regions' metadata calls valid has more
@@ -90,28 +91,16 @@ PHONE_AFTER_CALL = (
 )
 
 
-class ContextPhoneRecognizer(PatternRecognizer):
+class ContextPhoneRecognizer(ClassPatternRecognizer):
     """A phone-shaped number of 7 to 15 digits: weak alone, strong after "call me on"."""
+
+    ENTITY = "PHONE_NUMBER"
 
     PATTERNS = [Pattern("phone_shaped", PHONE, 0.1), Pattern("after_call", PHONE_AFTER_CALL, 0.45)]
     CONTEXT = [
         "phone", "telephone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text",
         "number", "reach", "contact", "landline",
     ]  # fmt: skip
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "PHONE_NUMBER",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # None keeps the pattern's score (True would make it 1.0).

@@ -9,8 +9,9 @@ how people write "look at example.com", so it counts only with a context word ne
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
+from proxy.detectors.recognizers.base import ClassPatternRecognizer
 from proxy.detectors.spelled import (
     AT_BRACKETED,
     AT_PLAIN,
@@ -26,8 +27,11 @@ _DOMAIN = rf"{_WORD}(?:{_DOT}{_WORD}){{1,4}}(?![\w@]|\.\w)"
 _DOMAIN_SPELLED = rf"{_WORD}(?:{_DOT}{_WORD}){{0,3}}{DOT_SPELLED}{_WORD}(?:{_DOT}{_WORD}){{0,3}}"
 
 
-class SpelledEmailRecognizer(PatternRecognizer):
+class SpelledEmailRecognizer(ClassPatternRecognizer):
     """An email address with its "at" or a "dot" spelled out or in brackets."""
+
+    ENTITY = "EMAIL_ADDRESS"
+    FLAGS = 0  # case matters for nothing here but "at"/"dot", set inline
 
     PATTERNS = [
         Pattern("at_bracketed", rf"{_LOCAL}{AT_BRACKETED}{_DOMAIN}", 0.6),
@@ -35,21 +39,6 @@ class SpelledEmailRecognizer(PatternRecognizer):
         Pattern("at_plain", rf"{_LOCAL}{AT_PLAIN}{_DOMAIN}", 0.3),
     ]
     CONTEXT = ["email", "e-mail", "mail", "contact", "write", "reach", "address", "send", "message"]
-
-    def __init__(
-        self,
-        supported_language: str = "en",
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_entity: str = "EMAIL_ADDRESS",
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            supported_language=supported_language,
-            patterns=list(self.PATTERNS if patterns is None else patterns),
-            context=list(self.CONTEXT if context is None else context),
-            global_regex_flags=0,  # case matters for nothing here but "at"/"dot", set inline
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # None keeps the pattern's score (True would make it 1.0).
