@@ -55,6 +55,7 @@ REQUIRES: dict[str, Any] = {
     # .people), by class name.
     "StreetAddressRecognizer": _DIGIT,  # a house number or box number in every pattern
     "DateOfBirthRecognizer": _DIGIT,  # every date holds its year in digits
+    "GivenNameRecognizer": _UPPER,  # a capitalised given name
     "LuhnCardRecognizer": _DIGIT,
     "SeparatedCardRecognizer": _DIGIT,  # groups of digits
     "SeparatedIbanRecognizer": _DIGIT,

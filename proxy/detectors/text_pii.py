@@ -210,6 +210,7 @@ def extra_recognizers(language: str) -> list[EntityRecognizer]:
         ours.ContextPhoneRecognizer(supported_language=language),
         ours.SpelledEmailRecognizer(supported_language=language),
         ours.DateOfBirthRecognizer(supported_language=language),
+        ours.GivenNameRecognizer(supported_language=language),
     ]
 
 

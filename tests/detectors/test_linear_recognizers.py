@@ -50,6 +50,7 @@ CRAFTED = {
     "birth_date_parts": ("born 1/", "", ""),
     "birth_month_days": ("born March 1 ", "", ""),
     "artist_lists": ("art by ab, ", "", "Greg Rutkowski"),
+    "given_name_runs": ("John F. ", "", "Smith"),
 }
 
 

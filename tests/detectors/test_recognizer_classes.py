@@ -34,6 +34,7 @@ def test_the_registry_gets_one_of_each_of_ours_in_a_fixed_order() -> None:
         "StreetAddressRecognizer", "PersonCueRecognizer", "PersonRoleRecognizer",
         "LuhnCardRecognizer", "SeparatedCardRecognizer", "SeparatedIbanRecognizer",
         "ContextPhoneRecognizer", "SpelledEmailRecognizer", "DateOfBirthRecognizer",
+        "GivenNameRecognizer",
     ]  # fmt: skip
     assert set(names) <= set(REQUIRES)  # every one of ours is gated
 

@@ -26,6 +26,7 @@ from proxy.detectors.recognizers.birth import DateOfBirthRecognizer
 from proxy.detectors.recognizers.cards import LuhnCardRecognizer, SeparatedCardRecognizer
 from proxy.detectors.recognizers.custom import custom_recognizer
 from proxy.detectors.recognizers.email import EmailRecognizer
+from proxy.detectors.recognizers.given import GivenNameRecognizer
 from proxy.detectors.recognizers.iban import SeparatedIbanRecognizer
 from proxy.detectors.recognizers.names import PersonCueRecognizer
 from proxy.detectors.recognizers.people import PersonRoleRecognizer
@@ -37,6 +38,7 @@ __all__ = [
     "ContextPhoneRecognizer",
     "DateOfBirthRecognizer",
     "EmailRecognizer",
+    "GivenNameRecognizer",
     "LuhnCardRecognizer",
     "PersonCueRecognizer",
     "PersonRoleRecognizer",

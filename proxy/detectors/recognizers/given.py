@@ -1,0 +1,88 @@
+"""A given name followed by a surname, where spaCy's small model sees no person: in tables,
+lists and results ("Scott Draper ( Australia ) beat ...", "Lindsay Davenport 6-3"), after
+words it does not expect a name after, or in text too short for context.
+
+A capitalised word that is a given name (US Census Bureau 1990 lists, data/given_names.txt),
+then, with at most one initial between, one or two capitalised words. A run of more
+capitalised words is title case ("Rose Garden At Night"), not a name, and so is a run that
+ends like a place or a thing ("Golden Gate Bridge"): both are skipped. The text is read once,
+word by word: linear in its length.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import regex  # type: ignore[import-untyped]
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from proxy.detectors.name_weight import given_names
+
+if TYPE_CHECKING:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+_WORD = regex.compile(
+    r"(?<![\p{L}\p{N}'’.-])\p{Lu}\p{Ll}[\p{Ll}'’]*(?:-\p{Lu}\p{Ll}+)?(?![\p{L}\p{N}])"
+)
+_INITIAL = regex.compile(r"[ \t]+\p{Lu}\.[ \t]+")
+_BLANKS = regex.compile(r"[ \t]+")
+SCORE = 0.75
+# Words that end the name of a place or a thing, not a person's ("Sydney Opera House",
+# "Golden Gate Bridge", "Charles River", "Rosetta Stone"): a run holding one is no name.
+THING_WORDS = frozenset(
+    "academy airport alley avenue bay beach boulevard bridge building canyon castle cathedral "
+    "center centre church city college company corporation county court creek district falls "
+    "forest fort garden gardens gate hall harbor harbour heights highway hill hills hospital "
+    "hotel house institute island islands lake lane library mall manor market memorial "
+    "mountain mountains museum ocean palace park parkway pass peak plaza point pond port "
+    "quarter range river road school sea square stadium station stone street temple theater "
+    "theatre tower towers trail university valley village way woods".split()
+)
+MAX_RUN = 3  # a given name and at most two more capitalised words
+
+
+class GivenNameRecognizer(LocalRecognizer):
+    """A given name and a surname, capitalised, outside a run of title case."""
+
+    ENTITIES = ["PERSON"]
+    name: str  # set by EntityRecognizer; declared for mypy
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entities=list(self.ENTITIES), supported_language=supported_language
+        )
+
+    def load(self) -> None:
+        given_names()
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}  # fmt: skip
+        for run in _runs(text):
+            first_start, first_end = run[0]
+            if len(run) < 2 or len(run) > MAX_RUN:
+                continue
+            if text[first_start:first_end].casefold() not in given_names():
+                continue
+            if any(text[a:b].casefold() in THING_WORDS for a, b in run[1:]):
+                continue
+            span = (first_start, run[-1][1])
+            results.append(RecognizerResult("PERSON", *span, SCORE, recognition_metadata=meta))
+        return results
+
+
+def _runs(text: str) -> list[list[tuple[int, int]]]:
+    """Runs of capitalised words joined by blanks (or by an initial: "John F. Kennedy")."""
+    runs: list[list[tuple[int, int]]] = []
+    for word in _WORD.finditer(text):
+        start, end = word.span()
+        if runs:
+            gap = text[runs[-1][-1][1] : start]
+            if _BLANKS.fullmatch(gap) or _INITIAL.fullmatch(gap):
+                runs[-1].append((start, end))
+                continue
+        runs.append([(start, end)])
+    return runs
