@@ -95,6 +95,7 @@ def run(pipeline: Pipeline, text: str) -> tuple[Action, str]:
         "a portrait of Abraham Lincoln, oil painting",
         "a castle at dusk, art by greg rutkowski and alphonse mucha, trending on artstation",
         "a street in Paris at night",
+        "The Statue of Liberty in Minecraft",
         "octane render of a koala eating biryani, 8k",
     ],
 )
@@ -115,6 +116,7 @@ def test_strict_still_finds_public_figures_and_reports_them_public(strict: Pipel
     ("prompt", "kept_out"),
     [
         ("a birthday card for my colleague Priya Raghunathan", "Raghunathan"),
+        ("a birthday card for Emma, with balloons", "Emma"),
         ("a poster for Tom, born 12 March 1985, retiring this year", "1985"),
         ("ID badge, DOB: 1985-03-12, blue background", "1985-03-12"),
     ],

@@ -3,7 +3,9 @@ lists and results ("Scott Draper ( Australia ) beat ...", "Lindsay Davenport 6-3
 words it does not expect a name after, or in text too short for context.
 
 A capitalised word that is a given name (US Census Bureau 1990 lists, data/given_names.txt),
-then, with at most one initial between, one or two capitalised words. A run of more
+then, with at most one initial between, one or two capitalised words, in title case or all
+in capitals ("Cashier: MARIA LOPEZ"); or a given name alone in title case inside a sentence
+("a birthday card for Emma"), at a score just at what the strict policy acts on. A run of more
 capitalised words is title case ("Rose Garden At Night"), not a name, and so is a run that
 ends like a place or a thing ("Golden Gate Bridge"): both are skipped. The text is read once,
 word by word: linear in its length.
@@ -22,11 +24,17 @@ if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
 
 _WORD = regex.compile(
-    r"(?<![\p{L}\p{N}'’.-])\p{Lu}\p{Ll}[\p{Ll}'’]*(?:-\p{Lu}\p{Ll}+)?(?![\p{L}\p{N}])"
+    r"(?<![\p{L}\p{N}'’.-])(?:(?P<title>\p{Lu}\p{Ll}[\p{Ll}'’]*(?:-\p{Lu}\p{Ll}+)?)"
+    r"|(?P<caps>\p{Lu}{2,}(?:['’]\p{Lu}+)?))(?![\p{L}\p{N}])"
 )
+_POSSESSIVE = regex.compile(r"['’]s$")
+_SENTENCE_END = frozenset('.!?\n"“”«»([{-–—:;')
 _INITIAL = regex.compile(r"[ \t]+\p{Lu}\.[ \t]+")
 _BLANKS = regex.compile(r"[ \t]+")
 SCORE = 0.75
+# One capitalised given name inside a sentence ("a birthday card for Emma", "Emma's party"):
+# the shipped strict policy acts at 0.7. At a sentence's start capitals say nothing.
+SINGLE_SCORE = 0.7
 # Words that end the name of a place or a thing, not a person's ("Sydney Opera House",
 # "Golden Gate Bridge", "Charles River", "Rosetta Stone"): a run holding one is no name.
 THING_WORDS = frozenset(
@@ -38,6 +46,11 @@ THING_WORDS = frozenset(
     "quarter range river road school sea square stadium station stone street temple theater "
     "theatre tower towers trail university valley village way woods".split()
 )
+# Labels for named things that are not people: spaCy's, and Presidio's names for them.
+NOT_PEOPLE = frozenset(
+    {"GPE", "LOC", "FAC", "ORG", "PRODUCT", "WORK_OF_ART", "EVENT", "NORP", "LAW", "LANGUAGE",
+     "LOCATION", "ORGANIZATION"}
+)  # fmt: skip
 MAX_RUN = 3  # a given name and at most two more capitalised words
 
 
@@ -61,28 +74,48 @@ class GivenNameRecognizer(LocalRecognizer):
         results = []
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}  # fmt: skip
-        for run in _runs(text):
+        others = _not_people(nlp_artifacts)
+        for run, caps in _runs(text):
             first_start, first_end = run[0]
-            if len(run) < 2 or len(run) > MAX_RUN:
-                continue
-            if text[first_start:first_end].casefold() not in given_names():
+            first = _POSSESSIVE.sub("", text[first_start:first_end].casefold())
+            if len(run) > MAX_RUN or first not in given_names():
                 continue
             if any(text[a:b].casefold() in THING_WORDS for a, b in run[1:]):
                 continue
+            score = SCORE
+            if len(run) == 1:
+                if caps or _starts_sentence(text, first_start):
+                    continue
+                if any(a < first_end and first_start < b for a, b in others):
+                    continue  # spaCy read it as a place, a work, a company: "Statue of Liberty"
+                score, run = SINGLE_SCORE, [(first_start, first_start + len(first))]
             span = (first_start, run[-1][1])
-            results.append(RecognizerResult("PERSON", *span, SCORE, recognition_metadata=meta))
+            results.append(RecognizerResult("PERSON", *span, score, recognition_metadata=meta))
         return results
 
 
-def _runs(text: str) -> list[list[tuple[int, int]]]:
-    """Runs of capitalised words joined by blanks (or by an initial: "John F. Kennedy")."""
-    runs: list[list[tuple[int, int]]] = []
+def _not_people(nlp_artifacts: NlpArtifacts | None) -> list[tuple[int, int]]:
+    """Where spaCy's model sees a named thing that is not a person."""
+    entities = getattr(nlp_artifacts, "entities", None) or ()
+    return [(e.start_char, e.end_char) for e in entities if e.label_ in NOT_PEOPLE]
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 40) : start].rstrip()
+    return not before or before[-1] in _SENTENCE_END
+
+
+def _runs(text: str) -> list[tuple[list[tuple[int, int]], bool]]:
+    """Runs of capitalised words joined by blanks (or by an initial: "John F. Kennedy"), each
+    all in capitals or all in title case, and which of the two."""
+    runs: list[tuple[list[tuple[int, int]], bool]] = []
     for word in _WORD.finditer(text):
         start, end = word.span()
-        if runs:
-            gap = text[runs[-1][-1][1] : start]
+        caps = word.group("caps") is not None
+        if runs and runs[-1][1] == caps:
+            gap = text[runs[-1][0][-1][1] : start]
             if _BLANKS.fullmatch(gap) or _INITIAL.fullmatch(gap):
-                runs[-1].append((start, end))
+                runs[-1][0].append((start, end))
                 continue
-        runs.append([(start, end)])
+        runs.append(([(start, end)], caps))
     return runs
