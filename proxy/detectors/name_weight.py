@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from proxy.detectors.public_names import is_public_span, public_names
+from proxy.detectors.public_names import is_public_at, public_names, read_names
 
 GIVEN_NAMES = Path(__file__).with_name("data") / "given_names.txt"
 WEAK_SCORE = 0.5
@@ -24,8 +24,7 @@ WEAK_SCORE = 0.5
 
 @cache
 def given_names() -> frozenset[str]:
-    with GIVEN_NAMES.open(encoding="utf-8") as f:
-        return frozenset(line.strip() for line in f if line.strip())
+    return read_names(GIVEN_NAMES)
 
 
 def warm_name_lists() -> None:
@@ -38,12 +37,12 @@ def weigh(
     texts: list[str], index: int, start: int, end: int, score: float, entity: str = "PERSON"
 ) -> tuple[float, bool]:
     """(score, public) for a finding of `entity` at `texts[index][start:end]`: only PERSON
-    findings change."""
+    findings change (and not one that runs across fields, which is no name on a list)."""
     text = texts[index] if 0 <= index < len(texts) else ""
     if entity != "PERSON" or not 0 <= start < end <= len(text):
         return score, False
     span = text[start:end]
-    if is_public_span(texts, index, start, end):
+    if is_public_at(text, start, end):
         return score, True
     if span.islower():
         words = span.split()

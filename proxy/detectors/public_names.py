@@ -66,7 +66,12 @@ def normal_name(text: str) -> str:
 
 @cache
 def public_names() -> frozenset[str]:
-    with DATA.open(encoding="utf-8") as f:
+    return read_names(DATA)
+
+
+def read_names(path: Path) -> frozenset[str]:
+    """A shipped name list: one normalised name per line."""
+    with path.open(encoding="utf-8") as f:
         return frozenset(line.strip() for line in f if line.strip())
 
 
@@ -82,12 +87,9 @@ def is_public(text: str) -> bool:
     return len(parts) > 1 and all(p in known for p in parts)
 
 
-def is_public_span(texts: list[str], index: int, start: int, end: int) -> bool:
-    """Whether `texts[index][start:end]` names only listed public figures, or artists that an
-    image prompt cites for its style (a span that runs across fields is neither)."""
-    text = texts[index] if 0 <= index < len(texts) else ""
-    if not 0 <= start < end <= len(text):
-        return False
+def is_public_at(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` names only listed public figures, or artists that an image
+    prompt cites for its style."""
     return is_public(text[start:end]) or cited_for_style(text, start, end)
 
 

@@ -1,12 +1,13 @@
-"""The shape every pattern recognizer of ours shares: Presidio's `PatternRecognizer`, with
-its entity, patterns, context words and regex flags as class attributes."""
+"""The shapes our recognizers share: Presidio's `PatternRecognizer` with its entity,
+patterns, context words and regex flags as class attributes, and a `LocalRecognizer` with its
+own `analyze()`, its entities as a class attribute."""
 
 from __future__ import annotations
 
 import re
 from typing import ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 PRESIDIO_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE  # PatternRecognizer's default
 
@@ -31,3 +32,25 @@ class ClassPatternRecognizer(PatternRecognizer):
             context=list(self.CONTEXT if context is None else context),
             global_regex_flags=self.FLAGS,
         )
+
+
+class ClassLocalRecognizer(LocalRecognizer):
+    ENTITIES: ClassVar[list[str]]
+    name: str  # set by EntityRecognizer; declared for mypy
+
+    def __init__(
+        self, supported_language: str = "en", supported_entities: list[str] | None = None
+    ) -> None:
+        entities = self.ENTITIES if supported_entities is None else supported_entities
+        super().__init__(supported_entities=list(entities), supported_language=supported_language)
+
+    def load(self) -> None:
+        pass
+
+    def metadata(self) -> dict[str, str]:
+        """A result's recognition metadata: a new dict for each result, as Presidio's
+        context enhancement writes into it."""
+        return {
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+        }

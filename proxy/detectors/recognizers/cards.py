@@ -21,9 +21,9 @@ import re
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
-from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import Pattern, RecognizerResult
 
-from proxy.detectors.recognizers.base import ClassPatternRecognizer
+from proxy.detectors.recognizers.base import ClassLocalRecognizer, ClassPatternRecognizer
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -117,29 +117,17 @@ def card_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-class SeparatedCardRecognizer(LocalRecognizer):
+class SeparatedCardRecognizer(ClassLocalRecognizer):
     """A card-shaped, Luhn-valid stretch of digit groups with any separators (`card_spans`)."""
 
     ENTITIES = ["CREDIT_CARD"]
-    name: str  # set by EntityRecognizer; declared for mypy
-
-    def __init__(
-        self, supported_language: str = "en", supported_entities: list[str] | None = None
-    ) -> None:
-        entities = self.ENTITIES if supported_entities is None else supported_entities
-        super().__init__(supported_entities=list(entities), supported_language=supported_language)
-
-    def load(self) -> None:
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}  # fmt: skip
         # 1.0: a verified checksum, as Presidio scores its own card matches.
         entity = self.supported_entities[0]
         return [
-            RecognizerResult(entity, s, e, 1.0, recognition_metadata=dict(meta))
+            RecognizerResult(entity, s, e, 1.0, recognition_metadata=self.metadata())
             for s, e in card_spans(text)
         ]

@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import regex  # type: ignore[import-untyped]
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from proxy.detectors.name_weight import given_names
+from proxy.detectors.recognizers.base import ClassLocalRecognizer
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -54,16 +55,10 @@ NOT_PEOPLE = frozenset(
 MAX_RUN = 3  # a given name and at most two more capitalised words
 
 
-class GivenNameRecognizer(LocalRecognizer):
+class GivenNameRecognizer(ClassLocalRecognizer):
     """A given name and a surname, capitalised, outside a run of title case."""
 
     ENTITIES = ["PERSON"]
-    name: str  # set by EntityRecognizer; declared for mypy
-
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entities=list(self.ENTITIES), supported_language=supported_language
-        )
 
     def load(self) -> None:
         given_names()
@@ -72,8 +67,6 @@ class GivenNameRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
-        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}  # fmt: skip
         others = _not_people(nlp_artifacts)
         for run, caps in _runs(text):
             first_start, first_end = run[0]
@@ -90,7 +83,9 @@ class GivenNameRecognizer(LocalRecognizer):
                     continue  # spaCy read it as a place, a work, a company: "Statue of Liberty"
                 score, run = SINGLE_SCORE, [(first_start, first_start + len(first))]
             span = (first_start, run[-1][1])
-            results.append(RecognizerResult("PERSON", *span, score, recognition_metadata=meta))
+            results.append(
+                RecognizerResult("PERSON", *span, score, recognition_metadata=self.metadata())
+            )
         return results
 
 

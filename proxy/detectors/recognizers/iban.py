@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.predefined_recognizers.generic.iban_patterns import regex_per_country
 
+from proxy.detectors.recognizers.base import ClassLocalRecognizer
 from proxy.detectors.recognizers.cards import SEPARATOR
 
 if TYPE_CHECKING:
@@ -37,21 +38,11 @@ def iban_candidates(run: str) -> list[tuple[int, int]]:
     return []
 
 
-class SeparatedIbanRecognizer(LocalRecognizer):
+class SeparatedIbanRecognizer(ClassLocalRecognizer):
     """An IBAN in groups with any card separators between them, checked as Presidio does."""
 
     ENTITIES = ["IBAN_CODE"]
-    name: str  # set by EntityRecognizer; declared for mypy
     _RUN = re.compile(IBAN_RUN)
-
-    def __init__(
-        self, supported_language: str = "en", supported_entities: list[str] | None = None
-    ) -> None:
-        entities = self.ENTITIES if supported_entities is None else supported_entities
-        super().__init__(supported_entities=list(entities), supported_language=supported_language)
-
-    def load(self) -> None:
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -60,9 +51,8 @@ class SeparatedIbanRecognizer(LocalRecognizer):
         entity = self.supported_entities[0]
         for m in self._RUN.finditer(text):
             for start, end in iban_candidates(m[0]):
-                meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}  # fmt: skip
                 # 1.0: a verified checksum, as Presidio scores its own IBAN matches.
                 span = (m.start() + start, m.start() + end)
+                meta = self.metadata()
                 results.append(RecognizerResult(entity, *span, 1.0, recognition_metadata=meta))
         return results
