@@ -12,7 +12,8 @@ the bench at your copies. What we measured, on which splits, is in bench/results
   as found when any PERSON finding overlaps it, whatever the policy then does with it (the
   policy's min_score and public-figure handling are reported separately as "acted on").
 - `--prompts FILE`: one prompt per line; "changed" means the policy's action is not allow.
-Findings come from the same pipeline the proxy runs (proxy.offline.batch).
+Measured in process, on the pipeline the proxy runs (proxy.engine.pipeline, as
+`pixelgate scan` does): detection quality, not the proxy's speed.
 """
 
 from __future__ import annotations
